@@ -1,0 +1,128 @@
+"""Helpers to walk timm `VisionTransformer`s: blocks, attention/MLP linears, norms, module replacement.
+
+Every check raises `UnsupportedModelError` with a message naming what is supported, so a method gets clear
+errors for free by going through these helpers instead of reaching into the model itself.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable, Iterator
+
+import torch
+from timm.models.vision_transformer import Block, VisionTransformer
+from torch import nn
+
+from methods.base import UnsupportedModelError
+
+__all__ = ["UnsupportedModelError"]  # re-exported for method modules
+
+SUPPORTED = "timm VisionTransformer models (timm.models.vision_transformer.VisionTransformer, e.g. vit_*, deit_*)"
+
+BlockForward = Callable[..., torch.Tensor]
+
+
+def require_vit(model: nn.Module, method_id: str) -> VisionTransformer:
+    """Return `model` as a VisionTransformer, or raise naming the supported backbones."""
+    if not isinstance(model, VisionTransformer):
+        raise UnsupportedModelError(
+            f"method {method_id!r} does not support {type(model).__module__}.{type(model).__name__}; "
+            f"supported: {SUPPORTED}"
+        )
+    if len(model.blocks) == 0:
+        raise UnsupportedModelError(f"method {method_id!r}: the VisionTransformer has no blocks")
+    return model
+
+
+def require_standard_blocks(model: nn.Module, method_id: str) -> list[Block]:
+    """The blocks, checked to be timm's pre-norm `Block` (methods that re-route the block's forward need it)."""
+    vit = require_vit(model, method_id)
+    out = []
+    for i, blk in enumerate(vit.blocks):
+        if not isinstance(blk, Block):
+            raise UnsupportedModelError(
+                f"method {method_id!r} needs timm's pre-norm Block in every layer; block {i} is "
+                f"{type(blk).__name__} (supported: {SUPPORTED} with the default block_fn)"
+            )
+        out.append(blk)
+    return out
+
+
+def blocks(model: nn.Module) -> list[nn.Module]:
+    """The transformer blocks in order."""
+    return list(model.blocks)  # type: ignore[arg-type]
+
+
+def embed_dim(model: nn.Module) -> int:
+    return int(model.embed_dim)  # type: ignore[arg-type]
+
+
+def num_prefix_tokens(model: nn.Module) -> int:
+    """Class and register tokens in front of the patch tokens (0 for class_token=False models)."""
+    return int(getattr(model, "num_prefix_tokens", 0))
+
+
+def head_parameters(model: nn.Module) -> set[int]:
+    """ids of the classifier head's parameters (`model.get_classifier()`); empty if the head is Identity."""
+    return {id(p) for p in model.get_classifier().parameters()}  # type: ignore[operator]
+
+
+def linear_at(model: nn.Module, name: str, method_id: str) -> nn.Linear:
+    """The `nn.Linear` at dotted path `name`, or a clear error."""
+    try:
+        mod = model.get_submodule(name)
+    except AttributeError:
+        mod = None
+    if not isinstance(mod, nn.Linear):
+        found = "nothing" if mod is None else type(mod).__name__
+        raise UnsupportedModelError(
+            f"method {method_id!r} needs an nn.Linear at {name!r} but found {found}; supported: {SUPPORTED}"
+        )
+    return mod
+
+
+def block_linears(model: nn.Module, suffix: str, method_id: str) -> Iterator[tuple[str, nn.Linear]]:
+    """(full name, module) of `blocks.{i}.{suffix}` for every block, e.g. suffix "attn.qkv" or "mlp.fc1"."""
+    require_vit(model, method_id)
+    for i in range(len(model.blocks)):  # type: ignore[arg-type]
+        name = f"blocks.{i}.{suffix}"
+        yield name, linear_at(model, name, method_id)
+
+
+def replace_module(root: nn.Module, name: str, new: nn.Module) -> nn.Module:
+    """Put `new` at dotted path `name` under `root`; return the module that was there."""
+    parent_name, _, child = name.rpartition(".")
+    parent = root.get_submodule(parent_name) if parent_name else root
+    old = getattr(parent, child)
+    setattr(parent, child, new)
+    return old
+
+
+# -- block forward re-routing ----------------------------------------------------------------------------------
+# Methods that insert a module between the parts of a block (sequential or parallel adapters reading the
+# residual stream) give the block an instance-level `forward`; the class's forward and every parameter name of
+# the backbone stay as they were, and `restore_forward` removes the override again (used by merge).
+
+
+def set_forward(module: nn.Module, forward: BlockForward) -> None:
+    """Route `module(...)` through `forward(module, *args, **kwargs)`."""
+    module.forward = types.MethodType(forward, module)  # type: ignore[method-assign]
+
+
+def restore_forward(module: nn.Module) -> None:
+    """Undo `set_forward`."""
+    module.__dict__.pop("forward", None)
+
+
+def has_forward_override(module: nn.Module) -> bool:
+    return "forward" in module.__dict__
+
+
+def attn_branch(block: Block, x: torch.Tensor, attn_mask: torch.Tensor | None, is_causal: bool) -> torch.Tensor:
+    """The attention residual branch of a timm Block, without the residual add."""
+    return block.drop_path1(block.ls1(block.attn(block.norm1(x), attn_mask=attn_mask, is_causal=is_causal)))
+
+
+def mlp_branch(block: Block, x: torch.Tensor) -> torch.Tensor:
+    """The MLP residual branch of a timm Block, without the residual add."""
+    return block.drop_path2(block.ls2(block.mlp(block.norm2(x))))

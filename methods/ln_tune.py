@@ -1,0 +1,42 @@
+"""LN-tune: train only the LayerNorm affine parameters (the "LN-TUNE" baseline of Basu et al., 2023,
+"Strong Baselines for Parameter Efficient Few-Shot Fine-tuning", arXiv:2304.01917; earlier as "LayerNorm tuning").
+
+Sources and choices:
+- V-PETL Bench (synbol/Parameter-Efficient-Transfer-Learning-Benchmark, commit c188fad,
+  `ImageClassification/train/train_model_lntune.py`) trains every parameter whose name contains "norm". We select
+  by module type instead (every `nn.LayerNorm`, timm's LayerNorm included), which on a timm ViT is the same set
+  (norm1, norm2 of every block, the final norm or fc_norm) but does not depend on names.
+- No published VTAB-1k count in V-PETL Bench; on ViT-B/16: 12 * 4 * 768 + 2 * 768 = 38,400 (0.04M).
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from methods.base import Method, MethodConfig
+from methods.registry import register
+
+
+class LNTuneConfig(MethodConfig):
+    """No options: every LayerNorm weight and bias is trained."""
+
+
+@register("ln-tune", config=LNTuneConfig, mergeable=True, identity_at_init=True, paper="2304.01917")
+class LNTune(Method):
+    def __init__(self, cfg: MethodConfig) -> None:
+        super().__init__(cfg)
+        self._names: set[str] = set()
+
+    def apply(self, model: nn.Module) -> None:
+        head = model.get_classifier()  # type: ignore[operator]
+        for mod_name, mod in model.named_modules():
+            if isinstance(mod, nn.LayerNorm) and mod is not head:
+                for p_name, p in mod.named_parameters(recurse=False):
+                    p.requires_grad_(True)
+                    self._names.add(f"{mod_name}.{p_name}")
+
+    def merge(self, model: nn.Module) -> None:
+        """Nothing to fold: the norms are the backbone's own parameters."""
+
+    def owns(self, name: str) -> bool:
+        return name in self._names

@@ -1,0 +1,183 @@
+"""The shared test matrix: every registered method gets these tests by registering (issue 4, item 5)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+import methods
+from methods.base import NotMergeableError, UnsupportedModelError
+from tests.methods.conftest import VARIANTS, make_input, make_vit
+
+ALL = methods.available()
+MERGEABLE = [m for m in ALL if methods.get(m).mergeable]
+NOT_MERGEABLE = [m for m in ALL if not methods.get(m).mergeable]
+
+
+def applied_vit(method_id: str, variant: str = "cls") -> nn.Module:
+    return methods.apply(make_vit(variant), method_id)
+
+
+def train_steps(model: nn.Module, variant: str = "cls", steps: int = 3, lr: float = 1e-2) -> None:
+    """A few Adam steps on random data so every method parameter moves away from its initial value."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=lr)
+    x = make_input(variant, batch=4, seed=2)
+    y = torch.arange(4) % model.num_classes
+    model.train()
+    for _ in range(steps):
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+    model.eval()
+
+
+def structure(model: nn.Module) -> list[tuple[str, type]]:
+    return [(name, type(m)) for name, m in model.named_modules()]
+
+
+def test_enough_methods_registered() -> None:
+    assert "lora" in ALL
+
+
+@pytest.mark.parametrize("method_id", ALL)
+def test_spec_and_default_config(method_id: str) -> None:
+    spec = methods.get(method_id)
+    cfg = spec.config()
+    assert spec.id == method_id and spec.prefix
+    with pytest.raises(Exception, match="frozen"):
+        setattr(cfg, next(iter(spec.config.model_fields), "x"), None)
+
+
+@pytest.mark.parametrize("method_id", ALL)
+def test_only_intended_parameters_trainable(method_id: str) -> None:
+    model = applied_vit(method_id)
+    method = methods.applied(model).method
+    head = {n for n, p in model.named_parameters() if id(p) in {id(q) for q in model.head.parameters()}}
+    owned = {n for n, _ in model.named_parameters() if method.owns(n)}
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable == owned | head
+    expected = sum(p.numel() for n, p in model.named_parameters() if n in owned and n not in head)
+    assert methods.trainable_parameters(model) == expected
+    assert methods.trainable_parameters(model, include_head=True) == expected + sum(
+        p.numel() for p in model.head.parameters()
+    )
+
+
+@pytest.mark.parametrize("method_id", ALL)
+def test_all_trainable_parameters_receive_gradients(method_id: str) -> None:
+    model = applied_vit(method_id).train()
+    model(make_input()).square().mean().backward()
+    missing = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert not missing, f"no gradient reached {missing}"
+    frozen_with_grad = [n for n, p in model.named_parameters() if not p.requires_grad and p.grad is not None]
+    assert not frozen_with_grad
+
+
+@pytest.mark.parametrize("method_id", ALL)
+def test_all_trainable_parameters_move_when_trained(method_id: str) -> None:
+    model = applied_vit(method_id)
+    before = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+    train_steps(model)
+    still = [n for n, p in model.named_parameters() if p.requires_grad and torch.equal(p, before[n])]
+    assert not still, f"parameters unchanged after training: {still}"
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize("method_id", ALL)
+def test_identity_at_init(method_id: str, variant: str) -> None:
+    model = applied_vit(method_id, variant)
+    if not methods.applied(model).method.identity_at_init():
+        pytest.skip(f"{method_id} does not start as the identity")
+    x = make_input(variant)
+    with torch.no_grad():
+        assert torch.equal(model(x), make_vit(variant)(x))
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize("method_id", MERGEABLE)
+def test_merge_after_training(method_id: str, variant: str) -> None:
+    model = applied_vit(method_id, variant)
+    train_steps(model, variant)
+    x = make_input(variant)
+    with torch.no_grad():
+        before = model(x)
+        methods.merge(model)
+        after = model(x)
+    assert not torch.equal(before, make_vit(variant)(x)), "training left the model unchanged"
+    torch.testing.assert_close(after, before, atol=1e-5, rtol=0)
+    fresh = make_vit(variant)
+    assert list(model.state_dict()) == list(fresh.state_dict())
+    assert structure(model) == structure(fresh)
+    for name, mod in model.named_modules():
+        assert "forward" not in mod.__dict__, f"{name} keeps a forward override after merge"
+        assert not (mod._forward_hooks or mod._forward_pre_hooks), f"{name} keeps hooks after merge"
+    assert methods.applied(model) is None
+
+
+@pytest.mark.parametrize("method_id", NOT_MERGEABLE)
+def test_merge_refused(method_id: str) -> None:
+    with pytest.raises(NotMergeableError, match=f"{method_id!r} cannot be merged"):
+        methods.merge(applied_vit(method_id))
+
+
+@pytest.mark.parametrize("method_id", ALL)
+def test_save_load_round_trip(method_id: str, tmp_path: Path) -> None:
+    model = applied_vit(method_id)
+    train_steps(model)
+    path = tmp_path / "trained.safetensors"
+    methods.save_trained(model, path)
+    saved_id, cfg, tensors = methods.read_trained(path)
+    assert saved_id == method_id and cfg == methods.applied(model).config
+    assert set(tensors) >= {n for n, p in model.named_parameters() if p.requires_grad}
+    restored = methods.load_trained(make_vit(), path)
+    x = make_input()
+    with torch.no_grad():
+        assert torch.equal(restored(x), model(x))
+
+
+@pytest.mark.parametrize("method_id", ALL)
+def test_bf16_autocast(method_id: str) -> None:
+    model = applied_vit(method_id).train()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(make_input())
+    assert out.shape == (2, VARIANTS["cls"]["num_classes"]) and torch.isfinite(out.float()).all()
+    out.float().sum().backward()
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize("method_id", ALL)
+def test_backbone_variants_forward_backward(method_id: str, variant: str) -> None:
+    model = applied_vit(method_id, variant).train()
+    out = model(make_input(variant))
+    assert out.shape == (2, VARIANTS[variant]["num_classes"])
+    out.sum().backward()
+
+
+@pytest.mark.parametrize("method_id", ALL)
+def test_unknown_option_is_a_clear_error(method_id: str) -> None:
+    with pytest.raises(ValueError, match=r"unknown option\(s\) no_such_option .*allowed"):
+        methods.apply(make_vit(), method_id, no_such_option=1)
+
+
+@pytest.mark.parametrize("method_id", ALL)
+def test_unsupported_model_is_a_clear_error(method_id: str) -> None:
+    model = nn.Sequential(nn.Linear(4, 4))
+    with pytest.raises(UnsupportedModelError, match="supported"):
+        methods.apply(model, method_id)
+    assert all(p.requires_grad for p in model.parameters()), "a refused apply must leave the model untouched"
+
+
+@pytest.mark.parametrize("method_id", ALL)
+def test_apply_twice_is_refused(method_id: str) -> None:
+    model = applied_vit(method_id)
+    with pytest.raises(ValueError, match="already applied"):
+        methods.apply(model, method_id)
+
+
+def test_unknown_method_names_the_available_ones() -> None:
+    with pytest.raises(ValueError, match="available: .*lora"):
+        methods.apply(make_vit(), "no-such-method")

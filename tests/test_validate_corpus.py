@@ -1,0 +1,121 @@
+"""A corpus of malformed catalog files: each must give exactly one clear line, exit 1 and no traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import entry_text
+from tools.cli import main
+
+LEAVES = ("adapter-tuning, multi-task-tuning, prefix-tuning, prompt-tuning, reparameter-tuning, side-tuning, "
+          "specification-tuning, unified-tuning")
+BASE = entry_text("gamma", "Gamma", "Gamma: A Third Adapter", "2301.00003")
+
+
+def replace(old: str, new: str) -> bytes:
+    assert old in BASE, old
+    return BASE.replace(old, new).encode()
+
+
+# (case id, file name, file bytes, expected line with {f} for the file path)
+CASES: list[tuple[str, str, bytes, str]] = [
+    ("missing-field", "gamma", replace("name: Gamma\n", ""), "{f}: name: required field is missing"),
+    ("wrong-type", "gamma", replace("year: 2023", "year: soon"), "{f}: paper.year: must be a whole number"),
+    ("unknown-key", "gamma", BASE.encode() + b"homepage: https://x.org\n", "{f}: homepage: unknown field"),
+    ("unknown-nested-key", "gamma", replace("  venue: CVPR", "  venue: CVPR\n  pages: 1-9"),
+     "{f}: paper.pages: unknown field"),
+    ("unknown-category", "gamma", replace("category: adapter-tuning", "category: adapters"),
+     "{f}: category: unknown category 'adapters' (choose one of: " + LEAVES + ")"),
+    ("category-not-leaf", "gamma", replace("category: adapter-tuning", "category: addition-based"),
+     "{f}: category: 'addition-based' is not a leaf of the taxonomy (choose one of: " + LEAVES + ")"),
+    ("id-not-file-name", "gamma", replace("id: gamma", "id: delta"),
+     "{f}: id: must equal the file name 'gamma', found 'delta'"),
+    ("bad-id-pattern", "Gamma_X", replace("id: gamma", "id: Gamma_X"),
+     "{f}: id: must be lowercase letters and digits joined by '-' (like 'lora' or 'vpt-deep')"),
+    ("duplicate-name", "gamma", replace("name: Gamma", "name: ALPHA"),
+     "{f}: name: this name is already used by {d}/methods/alpha.yaml"),
+    ("duplicate-alias", "gamma", replace("aliases: []", "aliases: [Beta]"),
+     "{f}: aliases[0]: this name is already used by {d}/methods/beta.yaml"),
+    ("duplicate-arxiv", "gamma", replace("2301.00003", "2301.00001"),
+     "{f}: paper.arxiv: this arXiv id is already used by {d}/methods/alpha.yaml"),
+    ("duplicate-title", "gamma", replace("Gamma: A Third Adapter", "alpha -- a test ADAPTER"),
+     "{f}: paper.title: this paper title is already used by {d}/methods/alpha.yaml"),
+    ("http-url", "gamma", replace("https://github.com/example/gamma", "http://github.com/example/gamma"),
+     "{f}: code_url: must be an https:// URL"),
+    ("javascript-url", "gamma", replace("https://github.com/example/gamma", "javascript:alert(1)"),
+     "{f}: code_url: must be an https:// URL"),
+    ("bad-source-url", "gamma", replace("  - https://arxiv.org/abs/2301.00003", "  - ftp://x.org/paper"),
+     "{f}: sources[0]: must be an https:// URL"),
+    ("arxiv-format", "gamma", replace("arxiv: '2301.00003'", "arxiv: 'arXiv:2301.00003v2'"),
+     "{f}: paper.arxiv: must be a new-style arXiv id such as 2205.13535 (no version suffix)"),
+    ("arxiv-unquoted", "gamma", replace("arxiv: '2301.00003'", "arxiv: 2301.12345"),
+     "{f}: paper.arxiv: must be a text string (quote it: '2301.12345')"),
+    ("year-range", "gamma", replace("year: 2023", "year: 2031"), "{f}: paper.year: must be between 2015 and 2027"),
+    ("authors-not-list", "gamma", replace("  authors:\n    - Ada Lovelace\n    - Alan Turing", "  authors: Ada"),
+     "{f}: paper.authors: must be a list"),
+    ("empty-author", "gamma", replace("    - Alan Turing", "    - ''"), "{f}: paper.authors[1]: must not be empty"),
+    ("doi-with-resolver", "gamma", replace("  venue: CVPR", "  venue: CVPR\n  doi: https://doi.org/10.1/x"),
+     "{f}: paper.doi: must be a bare DOI such as 10.1109/CVPR52729.2023.01234 (no https://doi.org/)"),
+    ("bad-yaml", "gamma", replace("name: Gamma", "name: [Gamma"),
+     "{f}: line 3, column 8: invalid YAML: expected ',' or ']', but got ':'"),
+    ("tab-indent", "gamma", replace("  venue: CVPR", "\tvenue: CVPR"),
+     "{f}: line 9, column 1: invalid YAML: found character '\\t' that cannot start any token"),
+    ("duplicate-key", "gamma", replace("name: Gamma\n", "name: Gamma\nname: Again\n"),
+     "{f}: line 3, column 1: invalid YAML: duplicate key 'name'"),
+    ("empty-file", "gamma", b"", "{f}: file is empty"),
+    ("comments-only", "gamma", b"# just a comment\n\n", "{f}: file is empty"),
+    ("wrong-encoding", "gamma", replace("Ada Lovelace", "Ad\u00e9 Lovelace").decode().encode("latin-1"),
+     "{f}: not UTF-8 text (byte 0xe9 at offset 94); save it as UTF-8"),
+    ("top-level-list", "gamma", b"- id: gamma\n", "{f}: must be a mapping of fields, found a list"),
+    ("unknown-variant", "gamma", BASE.encode() + b"variant_of: nothing\n",
+     "{f}: variant_of: unknown method 'nothing'"),
+    ("empty-summary", "gamma", replace("summary: Adds a trainable bottleneck after each frozen MLP.", "summary: ''"),
+     "{f}: summary: must not be empty"),
+    ("unknown-implementation", "gamma", BASE.encode() + b"implementation: no-such-method\n",
+     "{f}: implementation: 'no-such-method' is not in the methods registry (see `vpeft methods`)"),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_malformed_entry_gives_one_line(small_catalog: Path, capsys: pytest.CaptureFixture[str],
+                                        name: str, content: bytes, expected: str) -> None:
+    path = small_catalog / "methods" / f"{name}.yaml"
+    path.write_bytes(content)
+    code = main(["--catalog", str(small_catalog), "validate"])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert code == 1
+    assert out == [expected.format(f=path, d=small_catalog)]
+
+
+def test_valid_small_catalog_passes(small_catalog: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--catalog", str(small_catalog), "validate"]) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_every_problem_is_reported_at_once(small_catalog: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (small_catalog / "methods" / "gamma.yaml").write_bytes(replace("year: 2023", "year: 1999"))
+    (small_catalog / "methods" / "delta.yaml").write_bytes(b"")
+    assert main(["--catalog", str(small_catalog), "validate"]) == 1
+    assert len(capsys.readouterr().out.strip().splitlines()) == 2
+
+
+def test_cli_process_has_no_traceback(small_catalog: Path) -> None:
+    (small_catalog / "methods" / "gamma.yaml").write_bytes(b"id: [unclosed\n")
+    proc = subprocess.run([sys.executable, "-m", "tools.cli", "--catalog", str(small_catalog), "validate"],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert proc.stdout.startswith(f"{small_catalog}/methods/gamma.yaml: line 2, column 1: invalid YAML")
+
+
+def test_missing_catalog_folder_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--catalog", str(tmp_path / "nope"), "validate"]) == 1
+    assert capsys.readouterr().out.strip() == f"{tmp_path / 'nope'}: catalog folder not found (use --catalog DIR)"
+
+
+def test_corpus_is_large_enough() -> None:
+    assert len(CASES) >= 20

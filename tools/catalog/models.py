@@ -1,0 +1,235 @@
+"""Typed models of every catalog file. Unknown keys are rejected everywhere.
+
+Field-level rules that need no other file live here (URL scheme, arXiv id format, year range); rules that
+compare files (unique ids, known categories, results pointing at known tasks) live in `validate.py`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+MIN_YEAR = 2015
+MAX_YEAR = date.today().year + 1
+ARXIV_RE = re.compile(r"^\d{4}\.\d{4,5}$")
+ID_RE = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, validate_assignment=True)
+
+
+def _https_url(value: str) -> str:
+    if not value.startswith("https://"):
+        raise ValueError("must be an https:// URL")
+    if any(c.isspace() for c in value) or len(value) <= len("https://"):
+        raise ValueError("must be a well-formed https:// URL without spaces")
+    return value
+
+
+def _arxiv_id(value: str) -> str:
+    if not ARXIV_RE.match(value):
+        raise ValueError("must be a new-style arXiv id such as 2205.13535 (no version suffix)")
+    return value
+
+
+def _year(value: int) -> int:
+    if not MIN_YEAR <= value <= MAX_YEAR:
+        raise ValueError(f"must be between {MIN_YEAR} and {MAX_YEAR}")
+    return value
+
+
+def _doi(value: str) -> str:
+    if not re.match(r"^10\.\d{4,9}/\S+$", value):
+        raise ValueError("must be a bare DOI such as 10.1109/CVPR52729.2023.01234 (no https://doi.org/)")
+    return value
+
+
+Url = Annotated[str, AfterValidator(_https_url)]
+ArxivId = Annotated[str, AfterValidator(_arxiv_id)]
+Year = Annotated[int, AfterValidator(_year)]
+Doi = Annotated[str, AfterValidator(_doi)]
+Slug = Annotated[str, StringConstraints(pattern=ID_RE)]
+Text = Annotated[str, StringConstraints(min_length=1)]
+
+
+class TaxonomyNode(Strict):
+    id: Slug
+    name: Text
+    description: Text
+    children: list[TaxonomyNode] = Field(default_factory=list)
+
+
+class Taxonomy(Strict):
+    """The survey's tree. Method entries point at leaves."""
+
+    survey: Paper
+    nodes: list[TaxonomyNode]
+    notes: list[Text] = Field(default_factory=list)
+    sources: list[Url] = Field(default_factory=list)
+
+    def walk(self) -> list[tuple[TaxonomyNode, tuple[str, ...]]]:
+        """Every node with the ids of its ancestors, depth first."""
+        out: list[tuple[TaxonomyNode, tuple[str, ...]]] = []
+
+        def visit(node: TaxonomyNode, parents: tuple[str, ...]) -> None:
+            out.append((node, parents))
+            for child in node.children:
+                visit(child, (*parents, node.id))
+
+        for node in self.nodes:
+            visit(node, ())
+        return out
+
+    def leaves(self) -> list[TaxonomyNode]:
+        return [node for node, _ in self.walk() if not node.children]
+
+    def node(self, node_id: str) -> TaxonomyNode | None:
+        return next((n for n, _ in self.walk() if n.id == node_id), None)
+
+    def path(self, node_id: str) -> list[TaxonomyNode]:
+        """The nodes from the root down to `node_id` (empty when unknown)."""
+        for node, parents in self.walk():
+            if node.id == node_id:
+                return [*(self.node(p) for p in parents), node]  # type: ignore[list-item]
+        return []
+
+
+class Paper(Strict):
+    title: Text | None
+    authors: list[Text] | None = Field(description="Full names in the paper's order; null when not verified.")
+    venue: Text | None = Field(description="Short final venue: CVPR, NeurIPS, TPAMI, ... or arXiv.")
+    venue_full: Text | None = None
+    year: Year | None
+    arxiv: ArxivId | None = None
+    doi: Doi | None = None
+    url: Url | None = None
+
+
+class Tags(Strict):
+    applications: list[Text] = Field(default_factory=list)
+    design: list[Text] = Field(default_factory=list)
+
+
+class MethodEntry(Strict):
+    """One visual PEFT method: `catalog/methods/<id>.yaml`."""
+
+    id: Slug
+    name: Text
+    aliases: list[Text] = Field(default_factory=list, description="Other spellings in papers and tables.")
+    paper: Paper
+    code_url: Url | None = None
+    category: Slug = Field(description="A leaf of catalog/taxonomy.yaml.")
+    tags: Tags = Field(default_factory=Tags)
+    summary: Text | None = Field(description="1-3 sentences in our own words: what is trained and where.")
+    variant_of: Slug | None = Field(
+        default=None, description="Id of the entry whose paper this one shares (e.g. vpt-deep is a variant of vpt)."
+    )
+    implementation: Slug | None = Field(default=None, description="Key in the `methods` registry, or null.")
+    added: date | None = Field(default=None, description="When the entry joined the catalog.")
+    notes: list[Text] = Field(default_factory=list)
+    sources: list[Url] = Field(default_factory=list, description="Pages the facts were checked against.")
+
+
+class Task(Strict):
+    id: Slug | Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]+$")]
+    name: Text
+    group: str | None = None
+    classes: int | None = Field(default=None, ge=1)
+    metric: Text = "top-1 accuracy (%)"
+    folders: list[Text] = Field(default_factory=list, description="Folder names used by public codebases.")
+    source: Text | None = None
+
+
+class TaskGroup(Strict):
+    id: Slug
+    name: Text
+
+
+class Benchmark(Strict):
+    """A benchmark: `catalog/benchmarks/<id>.yaml`."""
+
+    id: Slug
+    name: Text
+    kind: Literal["image-classification", "video-classification", "detection", "segmentation"]
+    description: Text
+    groups: list[TaskGroup] = Field(default_factory=list)
+    tasks: list[Task]
+    averaged: bool = Field(default=True, description="Whether a mean over the tasks is meaningful.")
+    notes: list[Text] = Field(default_factory=list)
+    sources: list[Url] = Field(default_factory=list)
+
+    def task_ids(self) -> list[str]:
+        return [t.id for t in self.tasks]
+
+    def tasks_in(self, group: str) -> list[str]:
+        return [t.id for t in self.tasks if t.group == group]
+
+
+class Provenance(Strict):
+    name: Text
+    kind: Literal["benchmark", "paper", "reproduced"]
+    url: Url
+    commit: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{7,40}$")] | None = None
+    section: Text | None = None
+
+
+class PublishedAggregates(Strict):
+    """Aggregates as printed by the source, kept only to check our computed numbers against."""
+
+    mean: float | None = None
+    ppt: float | None = None
+    ppt_by_task: dict[str, float] = Field(default_factory=dict)
+
+
+class ResultRow(Strict):
+    label: Text = Field(description="The row name exactly as published.")
+    method: Slug | None = Field(description="Catalog id, or null for baselines and unidentified rows.")
+    row_kind: Literal["method", "baseline", "unidentified"] = "method"
+    params_published: Text | None = Field(default=None, description="Trainable parameters as printed, e.g. 0.16M.")
+    params_m: float | None = Field(default=None, ge=0, description="Trainable parameters in millions.")
+    memory_mb: float | None = Field(default=None, ge=0)
+    scores: dict[str, float | None]
+    published: PublishedAggregates = Field(default_factory=PublishedAggregates)
+    note: Text | None = None
+
+
+class ResultTable(Strict):
+    """Results of one source on one benchmark and backbone: `catalog/results/<source>/<table>.yaml`."""
+
+    id: Slug
+    benchmark: Slug
+    backbone: Text
+    pretraining: Text | None = None
+    source: Provenance
+    ppt_reported: bool = False
+    rows: list[ResultRow]
+
+
+class Catalog(BaseModel):
+    """Everything in a catalog folder, validated field by field."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    root: str
+    taxonomy: Taxonomy | None
+    methods: dict[str, MethodEntry] = Field(default_factory=dict)
+    benchmarks: dict[str, Benchmark] = Field(default_factory=dict)
+    results: dict[str, ResultTable] = Field(default_factory=dict)
+    files: dict[str, str] = Field(default_factory=dict, description="object key -> file it came from")
+
+    def method(self, method_id: str) -> MethodEntry | None:
+        return self.methods.get(method_id)
+
+    def methods_in(self, node_id: str) -> list[MethodEntry]:
+        """Methods whose category is `node_id` or lies under it."""
+        if self.taxonomy is None:
+            return []
+        return [m for m in self.methods.values() if any(n.id == node_id for n in self.taxonomy.path(m.category))]
+
+
+TaxonomyNode.model_rebuild()
+Taxonomy.model_rebuild()

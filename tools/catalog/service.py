@@ -1,0 +1,35 @@
+"""Loading a catalog for commands and generators: load, validate, and fail with every problem listed."""
+
+from __future__ import annotations
+
+from tools.catalog.loader import load_catalog
+from tools.catalog.models import Catalog
+from tools.catalog.problems import Problem
+from tools.catalog.validate import validate
+from tools.errors import CatalogError
+
+
+def registry_ids() -> set[str] | None:
+    """Ids of the `methods` registry, or None when the package is not importable (validation then skips)."""
+    try:
+        import methods
+    except ImportError:
+        return None
+    available = getattr(methods, "available", None)
+    return set(available()) if available else None
+
+
+def check_catalog(root: str, with_registry: bool = True) -> tuple[Catalog, list[Problem]]:
+    catalog, problems = load_catalog(root)
+    problems = sorted(problems) + validate(catalog, registry_ids() if with_registry else None)
+    return catalog, problems
+
+
+def valid_catalog(root: str, with_registry: bool = False) -> Catalog:
+    """The catalog, or a CatalogError listing each error on its own line."""
+    catalog, problems = check_catalog(root, with_registry)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        lines = "\n".join(str(p) for p in errors)
+        raise CatalogError(f"the catalog has {len(errors)} problem(s); run `vpeft validate`:\n{lines}")
+    return catalog

@@ -1,0 +1,169 @@
+"""Cross-file checks: things no single file can know (unique ids, known categories, valid references)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+
+from tools.catalog.models import Catalog, MethodEntry
+from tools.catalog.problems import Problem
+
+
+def normalise_title(title: str) -> str:
+    """Lower case, accents and punctuation dropped, spaces folded: used to spot the same paper twice."""
+    text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+
+
+def normalise_name(name: str) -> str:
+    """'VPT-Deep', 'vpt deep' and 'VPT_deep' are the same name."""
+    return re.sub(r"[^a-z0-9$^+]+", "", name.lower())
+
+
+def _file(catalog: Catalog, method_id: str) -> str:
+    return catalog.files.get(f"methods/{method_id}", f"{catalog.root}/methods/{method_id}.yaml")
+
+
+def _check_categories(catalog: Catalog) -> Iterable[Problem]:
+    if catalog.taxonomy is None:
+        return
+    leaves = {leaf.id for leaf in catalog.taxonomy.leaves()}
+    choose = f"(choose one of: {', '.join(sorted(leaves))})"
+    nodes = {node.id for node, _ in catalog.taxonomy.walk()}
+    for entry in catalog.methods.values():
+        if entry.category not in nodes:
+            yield Problem(_file(catalog, entry.id), "category",
+                          f"unknown category '{entry.category}' {choose}")
+        elif entry.category not in leaves:
+            yield Problem(_file(catalog, entry.id), "category",
+                          f"'{entry.category}' is not a leaf of the taxonomy {choose}")
+    for leaf in sorted(leaves - {m.category for m in catalog.methods.values()}):
+        yield Problem("catalog/taxonomy.yaml", f"nodes.{leaf}", "leaf has no methods", "warning")
+
+
+def _paper_family(entry: MethodEntry) -> str:
+    """Variants share their parent's paper; they count as one paper."""
+    return entry.variant_of or entry.id
+
+
+def _first_owner(
+    catalog: Catalog, key_of: Callable[[MethodEntry], Iterable[tuple[str, str]]], what: str, per_paper: bool = False
+) -> Iterable[Problem]:
+    """Report every entry whose key was already claimed by an earlier entry (in file-name order)."""
+    owner: dict[str, str] = {}
+    for entry in sorted(catalog.methods.values(), key=lambda m: m.id):
+        for key, field in key_of(entry):
+            if not key:
+                continue
+            earlier = catalog.methods.get(owner.get(key, ""))
+            same_paper = per_paper and earlier is not None and _paper_family(earlier) == _paper_family(entry)
+            if key in owner and owner[key] != entry.id and not same_paper:
+                yield Problem(_file(catalog, entry.id), field,
+                              f"{what} is already used by {_file(catalog, owner[key])}")
+            owner.setdefault(key, entry.id)
+
+
+def _names(entry: MethodEntry) -> Iterable[tuple[str, str]]:
+    yield normalise_name(entry.id), "id"
+    if normalise_name(entry.name) != normalise_name(entry.id):
+        yield normalise_name(entry.name), "name"
+    for i, alias in enumerate(entry.aliases):
+        if normalise_name(alias) not in {normalise_name(entry.id), normalise_name(entry.name)}:
+            yield normalise_name(alias), f"aliases[{i}]"
+
+
+def _check_unique(catalog: Catalog) -> Iterable[Problem]:
+    yield from _first_owner(catalog, _names, "this name")
+    yield from _first_owner(catalog, lambda m: [(m.paper.arxiv or "", "paper.arxiv")], "this arXiv id", True)
+    yield from _first_owner(
+        catalog, lambda m: [(normalise_title(m.paper.title or ""), "paper.title")], "this paper title", True
+    )
+
+
+def _check_variants(catalog: Catalog) -> Iterable[Problem]:
+    for entry in catalog.methods.values():
+        if entry.variant_of is None:
+            continue
+        parent = catalog.methods.get(entry.variant_of)
+        if parent is None:
+            yield Problem(_file(catalog, entry.id), "variant_of", f"unknown method '{entry.variant_of}'")
+        elif parent.variant_of is not None:
+            yield Problem(_file(catalog, entry.id), "variant_of", f"'{parent.id}' is itself a variant; name its parent")
+
+
+def _check_implementations(catalog: Catalog, registry: set[str] | None) -> Iterable[Problem]:
+    if registry is None:
+        return
+    for entry in catalog.methods.values():
+        if entry.implementation and entry.implementation not in registry:
+            yield Problem(_file(catalog, entry.id), "implementation",
+                          f"'{entry.implementation}' is not in the methods registry (see `vpeft methods`)")
+
+
+def _check_benchmarks(catalog: Catalog) -> Iterable[Problem]:
+    for bench in catalog.benchmarks.values():
+        file = catalog.files[f"benchmarks/{bench.id}"]
+        groups = {g.id for g in bench.groups}
+        seen: set[str] = set()
+        for i, task in enumerate(bench.tasks):
+            if task.id in seen:
+                yield Problem(file, f"tasks[{i}].id", f"duplicate task '{task.id}'")
+            seen.add(task.id)
+            if task.group is not None and task.group not in groups:
+                yield Problem(file, f"tasks[{i}].group", f"unknown group '{task.group}'")
+
+
+def _check_results(catalog: Catalog) -> Iterable[Problem]:
+    for table in catalog.results.values():
+        file = catalog.files[f"results/{table.id}"]
+        bench = catalog.benchmarks.get(table.benchmark)
+        if bench is None:
+            yield Problem(file, "benchmark", f"unknown benchmark '{table.benchmark}'")
+        tasks = set(bench.task_ids()) if bench else set()
+        for i, row in enumerate(table.rows):
+            if row.row_kind == "method" and row.method is None:
+                yield Problem(file, f"rows[{i}].method", "is required for a method row (or set row_kind)")
+            if row.row_kind != "method" and row.method is not None:
+                yield Problem(file, f"rows[{i}].method", f"must be null for a {row.row_kind} row")
+            entry = catalog.methods.get(row.method or "")
+            if row.method is not None and entry is None:
+                yield Problem(file, f"rows[{i}].method", f"unknown method '{row.method}'")
+            elif entry is not None and normalise_name(row.label) not in {n for n, _ in _names(entry)}:
+                yield Problem(file, f"rows[{i}].label",
+                              f"'{row.label}' is not a name or alias of '{entry.id}'; add it to its aliases")
+            for task in row.scores:
+                if bench and task not in tasks:
+                    yield Problem(file, f"rows[{i}].scores.{task}", f"unknown task of {bench.id}")
+
+
+_FACTS: tuple[tuple[str, Callable[[MethodEntry], object]], ...] = (
+    ("paper.title", lambda m: m.paper.title),
+    ("paper.authors", lambda m: m.paper.authors),
+    ("paper.venue", lambda m: m.paper.venue),
+    ("paper.year", lambda m: m.paper.year),
+    ("paper.url", lambda m: m.paper.url),
+    ("summary", lambda m: m.summary),
+    ("sources", lambda m: m.sources),
+)
+
+
+def _unverified_facts(catalog: Catalog) -> Iterable[Problem]:
+    for entry in catalog.methods.values():
+        for field, get in _FACTS:
+            if not get(entry):
+                yield Problem(_file(catalog, entry.id), field, "not verified yet (null)", "warning")
+
+
+def validate(catalog: Catalog, registry: set[str] | None = None) -> list[Problem]:
+    """All cross-file problems (errors and warnings), sorted by file then field."""
+    problems = [
+        *_check_categories(catalog),
+        *_check_unique(catalog),
+        *_check_variants(catalog),
+        *_check_implementations(catalog, registry),
+        *_check_benchmarks(catalog),
+        *_check_results(catalog),
+        *_unverified_facts(catalog),
+    ]
+    return sorted(problems)

@@ -1,0 +1,60 @@
+"""The `vpeft` command: a thin argparse front over the library in `tools` and `methods`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from tools.errors import UserError
+
+# Command modules are imported lazily so that `vpeft list` does not pay for importing torch.
+COMMANDS: tuple[str, ...] = ("validate", "list", "new", "schema")
+
+
+def _command_modules() -> list[ModuleType]:
+    return [importlib.import_module(f"tools.commands.{name}") for name in COMMANDS]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse prints usage and exits 2 on bad options; keep that, but on one line of error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="vpeft",
+        description="The visual PEFT knowledge base: catalog, reference implementations, site and tools.",
+    )
+    parser.add_argument(
+        "--catalog", default="catalog", metavar="DIR", help="catalog folder to use (default: ./catalog)"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for module in _command_modules():
+        child = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.configure(child)
+        child.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except UserError as exc:
+        print(f"vpeft: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("vpeft: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
