@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import pkgutil
 import sys
 from collections.abc import Sequence
 from types import ModuleType
 
 from tools.errors import UserError
 
-# Command modules are imported lazily so that `vpeft list` does not pay for importing torch.
-COMMANDS: tuple[str, ...] = ("validate", "list", "new", "schema")
-
 
 def _command_modules() -> list[ModuleType]:
-    return [importlib.import_module(f"tools.commands.{name}") for name in COMMANDS]
+    """Every module of `tools.commands` is a subcommand, so adding one needs no edit here.
+
+    Command modules import heavy libraries (torch) inside `run`, so that `vpeft list` stays fast.
+    """
+    import tools.commands
+
+    names = sorted(info.name for info in pkgutil.iter_modules(tools.commands.__path__) if not info.name.startswith("_"))
+    return [importlib.import_module(f"tools.commands.{name}") for name in names]
 
 
 class _Parser(argparse.ArgumentParser):
