@@ -96,6 +96,7 @@ class Point:
     label_x: float
     label_y: float
     anchor: str
+    leader: bool  # the label was moved away from its point: draw a line to it
     on_front: bool
     href: str | None
     tooltip: str
@@ -139,25 +140,36 @@ def _params_label(value: float) -> str:
     return f"{value:g}M"
 
 
-def _place_labels(xs: list[float], ys: list[float], labels: list[str], right_edge: float) -> list[tuple[float, float, str]]:
-    """Label positions that do not overlap: try beside the point, then step up and down."""
-    placed: list[tuple[float, float, float, float]] = []
-    out: list[tuple[float, float, str]] = [(0.0, 0.0, "start")] * len(xs)
+Placed = tuple[float, float, str, bool]
+
+
+Rect = tuple[float, float, float, float]
+
+
+def _place_labels(xs: list[float], ys: list[float], labels: list[str], right_edge: float,
+                  obstacles: list[Rect]) -> list[Placed]:
+    """Label positions that overlap no other label, point or obstacle: beside the point, else stepped up or down."""
+    placed: list[Rect] = [(x - 4, y - 4, x + 4, y + 4) for x, y in zip(xs, ys)] + obstacles
+    out: list[Placed] = [(0.0, 0.0, "start", False)] * len(xs)
     for i in sorted(range(len(xs)), key=lambda i: ys[i]):
         width = 6.2 * len(labels[i]) + 2
         side_right = xs[i] + 6 + width < right_edge
-        for dy in (0, -11, 11, -22, 22, -33, 33, 44, -44):
-            x0 = xs[i] + 6 if side_right else xs[i] - 6 - width
-            y0 = ys[i] + 4 + dy
-            box = (x0, y0 - 10, x0 + width, y0 + 2)
-            if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
-                break
+        for dy in (0, -12, 12, -24, 24, -36, 36, -48, 48, -60, 60):
+            for right in (side_right, not side_right):
+                x0 = xs[i] + 7 if right else xs[i] - 7 - width
+                y0 = ys[i] + 4 + dy
+                box = (x0, y0 - 10, x0 + width, y0 + 2)
+                if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+                    break
+            else:
+                continue
+            break
         placed.append(box)
-        out[i] = (xs[i] + 6 if side_right else xs[i] - 6, y0, "start" if side_right else "end")
+        out[i] = (xs[i] + 7 if right else xs[i] - 7, y0, "start" if right else "end", dy != 0)
     return out
 
 
-def accuracy_plot(items: list[PlotInput], y_title: str, width: int = 760, height: int = 440) -> Plot | None:
+def accuracy_plot(items: list[PlotInput], y_title: str, width: int = 900, height: int = 560) -> Plot | None:
     """Score against trainable parameters on a log scale; None when fewer than two points can be drawn."""
     left_out = [i.label for i in items if i.params_m <= 0]
     items = [i for i in items if i.params_m > 0]
@@ -180,22 +192,24 @@ def accuracy_plot(items: list[PlotInput], y_title: str, width: int = 760, height
     front = pareto_front(items)
     xs = [px(i.params_m) for i in items]
     ys = [py(i.score) for i in items]
-    labels = _place_labels(xs, ys, [i.label for i in items], right)
+    stairs: list[tuple[float, float]] = []
+    for k in sorted(front, key=lambda k: items[k].params_m):
+        if stairs:
+            stairs.append((xs[k], stairs[-1][1]))
+        stairs.append((xs[k], ys[k]))
+    segments = [(min(a[0], b[0]) - 1, min(a[1], b[1]) - 1, max(a[0], b[0]) + 1, max(a[1], b[1]) + 1)
+                for a, b in zip(stairs, stairs[1:])]
+    labels = _place_labels(xs, ys, [i.label for i in items], right, segments)
     points = [
-        Point(xs[k], ys[k], it.label, labels[k][0], labels[k][1], labels[k][2], k in front, it.href,
+        Point(xs[k], ys[k], it.label, *labels[k], k in front, it.href,
               f"{it.label}: {it.score:.2f}, {_params_label(it.params_m)} trainable parameters")
         for k, it in enumerate(items)
     ]
-    stairs: list[str] = []
-    for k in sorted(front, key=lambda k: items[k].params_m):
-        if stairs:
-            stairs.append(f"{xs[k]},{stairs[-1].split(',')[1]}")
-        stairs.append(f"{xs[k]},{ys[k]}")
     step = 1 if y_hi - y_lo <= 30 else 5
     y_ticks = [Tick(py(v), str(v)) for v in range(y_lo, y_hi + 1, step if (y_hi - y_lo) // step <= 12 else 5)]
     return Plot(
         width=width, height=height, left=left, top=top, right=right, bottom=bottom,
         x_ticks=[Tick(px(10.0**e), _params_label(10.0**e)) for e in range(lo, hi + 1)],
-        y_ticks=y_ticks, points=points, front=" ".join(stairs),
+        y_ticks=y_ticks, points=points, front=" ".join(f"{x},{y}" for x, y in stairs),
         x_title="trainable parameters (millions, log scale)", y_title=y_title, left_out=left_out,
     )

@@ -194,37 +194,39 @@ def source_link(table: ResultTable) -> Link:
     return Link(f"{table.source.name}{commit}", safe_url(table.source.url))
 
 
+def _has_means(bench: Benchmark) -> bool:
+    return bench.averaged and len(bench.tasks) > 1
+
+
 def board_columns(bench: Benchmark) -> list[Column]:
-    cols = [Column(t.id, t.name, t.metric) for t in bench.tasks]
-    if bench.averaged and len(bench.tasks) > 1:
-        cols += [Column(f"group-{g.id}", f"{g.name} mean", f"mean over the {g.name.lower()} tasks") for g in bench.groups]
+    """Averages, group means and PPT first (they fit on screen), then one column per task."""
+    cols = []
+    if _has_means(bench):
         cols.append(Column("mean", f"Average over {len(bench.tasks)} tasks", "mean of all task scores"))
         if bench.groups:
-            cols.append(
-                Column("group-mean", f"Average of {len(bench.groups)} group means", "mean of the group means")
-            )
-    return cols
-
-
-def ppt_columns(bench: Benchmark) -> list[Column]:
+            cols.append(Column("mean", f"Average of {len(bench.groups)} group means", "mean of the group means"))
+        cols += [Column("mean", f"{g.name} mean", f"mean over the {g.name.lower()} tasks") for g in bench.groups]
     if bench.averaged:
-        return [Column("ppt", "PPT", "performance-parameter trade-off of the task average (reconstructed formula)")]
-    return [Column(f"ppt-{t.id}", f"PPT {t.name}", f"PPT of {t.name} (reconstructed formula)") for t in bench.tasks]
+        cols.append(Column("ppt", "PPT", "performance-parameter trade-off of the task average (reconstructed formula)"))
+    else:
+        cols += [Column("ppt", f"PPT {t.name}", f"PPT of {t.name} (reconstructed formula)") for t in bench.tasks]
+    return cols + [Column("task", t.name, t.metric) for t in bench.tasks]
 
 
 def board_cells(row: ResultRow, bench: Benchmark) -> list[Cell]:
-    cells = [fmt(row.scores.get(t.id), 1) for t in bench.tasks]
-    if bench.averaged and len(bench.tasks) > 1:
+    """The cells of `board_columns`, in the same order."""
+    cells = []
+    if _has_means(bench):
         agg = aggregates(row, bench)
-        cells += [fmt(agg.group_means.get(g.id)) for g in bench.groups]
         cells.append(fmt(agg.task_mean))
         if bench.groups:
             cells.append(fmt(agg.mean_of_group_means))
+        cells += [fmt(agg.group_means.get(g.id)) for g in bench.groups]
     if bench.averaged:
         cells.append(fmt(row_ppt(row, bench)))
     else:
         cells += [fmt(task_ppt(row, t.id)) for t in bench.tasks]
-    return cells
+    return cells + [fmt(row.scores.get(t.id), 1) for t in bench.tasks]
 
 
 def board(catalog: Catalog, table: ResultTable, bench: Benchmark, here: str) -> Board:
@@ -248,7 +250,7 @@ def board(catalog: Catalog, table: ResultTable, bench: Benchmark, here: str) -> 
         source_kind=SOURCE_KIND_LABEL[table.source.kind],
         commit=table.source.commit,
         section=table.source.section,
-        columns=board_columns(bench) + ppt_columns(bench),
+        columns=board_columns(bench),
         rows=rows,
     )
 
@@ -297,6 +299,6 @@ def method_results(catalog: Catalog, entry: MethodEntry, here: str) -> list[Meth
 
 
 def result_summary(row: ResultRow, bench: Benchmark) -> str:
-    if bench.averaged and len(bench.tasks) > 1:
+    if _has_means(bench):
         return f"average over {len(bench.tasks)} tasks: {fmt(aggregates(row, bench).task_mean).text}"
     return "; ".join(f"{t.name}: {fmt(row.scores.get(t.id), 1).text}" for t in bench.tasks)
