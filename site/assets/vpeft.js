@@ -64,9 +64,10 @@
     var table = document.getElementById(form.getAttribute("data-filter-for"));
     if (!table) return;
     var count = document.querySelector('[data-count-for="' + table.id + '"]');
-    var rows = Array.prototype.slice.call(table.tBodies[0].rows).map(function (row) {
-      return {
-        el: row,
+    var body = table.tBodies[0];
+    var total = body.rows.length;
+    Array.prototype.forEach.call(body.rows, function (row) {
+      row.vpeftData = {
         text: (row.textContent + " " + (row.getAttribute("data-text") || "")).toLowerCase(),
         categories: (row.getAttribute("data-category") || "").split(" "),
         venue: row.getAttribute("data-venue") || "",
@@ -77,6 +78,15 @@
       };
     });
     var fields = ["q", "category", "venue", "app", "from", "to", "code", "impl"];
+    // Laying out a long table is what costs time, not matching: show the first PAGE matches and offer the rest.
+    var PAGE = 100;
+    var showAll = false;
+    var more = document.createElement("button");
+    more.type = "button";
+    more.className = "vpeft-more";
+    more.hidden = true;
+    table.parentNode.parentNode.insertBefore(more, table.parentNode.nextSibling);
+    more.addEventListener("click", function () { showAll = true; apply(); });
 
     function state() {
       var s = {};
@@ -87,25 +97,32 @@
       return s;
     }
 
+    function matches(r, s, words, from, to) {
+      for (var w = 0; w < words.length; w++) if (r.text.indexOf(words[w]) === -1) return false;
+      return (!s.category || r.categories.indexOf(s.category) !== -1) &&
+        (!s.venue || r.venue === s.venue) &&
+        (!s.app || r.apps.indexOf(s.app) !== -1) &&
+        (isNaN(from) || r.year >= from) &&
+        (isNaN(to) || r.year <= to) &&
+        (!s.code || r.code) &&
+        (!s.impl || r.impl);
+    }
+
     function apply() {
       var s = state();
       var words = s.q.toLowerCase().split(/\s+/).filter(Boolean);
       var from = parseInt(s.from, 10), to = parseInt(s.to, 10);
-      var shown = 0;
+      var found = 0;
+      var rows = body.rows;
       for (var i = 0; i < rows.length; i++) {
-        var r = rows[i];
-        var ok = words.every(function (w) { return r.text.indexOf(w) !== -1; }) &&
-          (!s.category || r.categories.indexOf(s.category) !== -1) &&
-          (!s.venue || r.venue === s.venue) &&
-          (!s.app || r.apps.indexOf(s.app) !== -1) &&
-          (isNaN(from) || r.year >= from) &&
-          (isNaN(to) || r.year <= to) &&
-          (!s.code || r.code) &&
-          (!s.impl || r.impl);
-        r.el.hidden = !ok;
-        if (ok) shown++;
+        var ok = matches(rows[i].vpeftData, s, words, from, to);
+        if (ok) found++;
+        var hide = !ok || (!showAll && found > PAGE);
+        if (rows[i].hidden !== hide) rows[i].hidden = hide;  // untouched rows need no new style
       }
-      if (count) count.textContent = shown + " of " + rows.length + " methods";
+      if (count) count.textContent = found + " of " + total + " methods";
+      more.hidden = showAll || found <= PAGE;
+      more.textContent = "Show all " + found + " matching methods (the first " + PAGE + " are shown)";
       return s;
     }
 
@@ -131,13 +148,14 @@
       if (sort !== null && table.tHead.rows[0].cells[+sort]) sortTable(table, +sort, params.get("dir") === "desc");
     }
 
-    function update() { writeUrl(apply()); }
+    function update() { showAll = false; writeUrl(apply()); }
 
     form.addEventListener("input", update);
     form.addEventListener("change", update);
     form.addEventListener("submit", function (e) { e.preventDefault(); });
     form.addEventListener("reset", function () { setTimeout(update, 0); });
     table.addEventListener("vpeft:sorted", function (e) {
+      apply();  // the first PAGE rows of the new order
       var params = new URLSearchParams(window.location.search);
       params.set("sort", String(e.detail.index));
       params.set("dir", e.detail.descending ? "desc" : "asc");

@@ -149,7 +149,7 @@ Rect = tuple[float, float, float, float]
 def _place_labels(xs: list[float], ys: list[float], labels: list[str], right_edge: float,
                   obstacles: list[Rect]) -> list[Placed]:
     """Label positions that overlap no other label, point or obstacle: beside the point, else stepped up or down."""
-    placed: list[Rect] = [(x - 4, y - 4, x + 4, y + 4) for x, y in zip(xs, ys)] + obstacles
+    placed: list[Rect] = [(x - 4, y - 4, x + 4, y + 4) for x, y in zip(xs, ys, strict=True)] + obstacles
     out: list[Placed] = [(0.0, 0.0, "start", False)] * len(xs)
     for i in sorted(range(len(xs)), key=lambda i: ys[i]):
         width = 6.2 * len(labels[i]) + 2
@@ -198,7 +198,7 @@ def accuracy_plot(items: list[PlotInput], y_title: str, width: int = 900, height
             stairs.append((xs[k], stairs[-1][1]))
         stairs.append((xs[k], ys[k]))
     segments = [(min(a[0], b[0]) - 1, min(a[1], b[1]) - 1, max(a[0], b[0]) + 1, max(a[1], b[1]) + 1)
-                for a, b in zip(stairs, stairs[1:])]
+                for a, b in zip(stairs, stairs[1:], strict=False)]
     labels = _place_labels(xs, ys, [i.label for i in items], right, segments)
     points = [
         Point(xs[k], ys[k], it.label, *labels[k], k in front, it.href,

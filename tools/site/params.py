@@ -14,9 +14,10 @@ def trainable_counts(implementations: set[str]) -> dict[str, int]:
     """Implementation id -> trainable parameters (head excluded) with the method's default config."""
     if not implementations:
         return {}
-    import methods
     import timm
     import torch
+
+    import methods
 
     known = set(methods.available())
     counts: dict[str, int] = {}
