@@ -17,10 +17,10 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 
-try:
-    import tools.site  # noqa: F401
-except ImportError:  # `mkdocs` run from a clone that is not installed: the repository root is two levels up
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+# Use the code next to mkdocs.yml, also when `mkdocs` runs from a clone that is not (or another one is) installed.
+_REPO = str(Path(__file__).resolve().parents[2])
+if _REPO not in sys.path:
+    sys.path.insert(0, _REPO)
 
 from tools.errors import UserError  # noqa: E402
 from tools.site.render import SiteContent, fill_markers, render_site  # noqa: E402
