@@ -190,7 +190,8 @@ def leaderboard_page(catalog: Catalog, bench: Benchmark) -> str:
     groups = []
     for kind, title, empty in (
         ("reported", "Reported results", "No reported results stored."),
-        ("reproduced", "Reproduced results", "No reproduction of this benchmark is stored yet (the command vpeft results add stores one)."),
+        ("reproduced", "Reproduced results",
+         "No reproduction of this benchmark is stored yet (the command vpeft results add stores one)."),
     ):
         boards = []
         for table in views.tables_of(catalog, bench.id):
