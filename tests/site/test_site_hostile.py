@@ -21,7 +21,8 @@ P = (
     "<a href=\"javascript:alert('xss-href')\">js</a> javascript:alert('xss-text') "
     "[md-link](https://md-injection.example/) ![md-img](https://md-injection.example/i.png) **md-bold** "
     "<https://md-autolink.example/> {{ 7*191 }} {% if true %}jinja-block{% endif %} {{ config }} "
-    "<!-- vpeft:home --> </div></title><svg onload=alert('xss-svg')> &amp; ' \""
+    "<!-- vpeft:home --> </div></title><svg onload=alert('xss-svg')> &amp; ' \" `md-code`"
+    "\n```html\n<script>alert('xss-fence')</script>\n```\n"
 )
 EVIL_URL = "https://evil.example/\"><script>alert('xss-url')</script>"
 
@@ -106,6 +107,7 @@ def test_no_markdown_or_template_was_interpreted(hostile_site: Path) -> None:
         assert "<strong>md-bold" not in html and "<em>md-bold" not in html, path
         assert "jinja-block" not in html or "{% if true %}jinja-block" in html, path
         assert "<svg onload" not in html.lower(), path
+        assert "<code>md-code" not in html and "xss-fence')&lt;" not in html, path
 
 
 def test_the_hostile_text_is_shown_as_text(hostile_site: Path) -> None:

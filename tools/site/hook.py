@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -63,11 +64,19 @@ def on_files(files: Files, config: MkDocsConfig, **_: Any) -> Files:
     return files
 
 
+def github_lists(text: str) -> str:
+    """GitHub Markdown lists as Python-Markdown reads them: content nested under 3 spaces becomes 4, and a list
+    item right after a paragraph line gets the blank line that Python-Markdown needs to start a list there."""
+    text = re.sub(r"^   (?=\S)", "    ", text, flags=re.M)
+    return re.sub(r"(?<=\S)\n(?=[ ]*(?:\d+\.|-) )", "\n\n", text)
+
+
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, **_: Any) -> str:
     if _content is None or page.file.generated_by is not None:
         return markdown
     fragments = dict(_content.fragments)
     contributing = Path(config.config_file_path).resolve().parent / "CONTRIBUTING.md"
     if contributing.is_file():  # trusted Markdown from the repository, shown without its own first heading
-        fragments["contributing"] = contributing.read_text(encoding="utf-8").split("\n", 1)[1]
+        text = contributing.read_text(encoding="utf-8").split("\n", 1)[1]
+        fragments["contributing"] = github_lists(text)
     return fill_markers(markdown, fragments)

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 from jinja2 import Environment, PackageLoader, StrictUndefined
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from tools.catalog.derived import aggregates
 from tools.catalog.models import Benchmark, Catalog, MethodEntry, ResultRow
@@ -22,9 +22,20 @@ from tools.site.links import page_title, relative, safe_url
 from tools.site.params import BACKBONE_LABEL, trainable_counts, usage_snippet
 from tools.site.views import Link
 
+
+
+def _finalize(value: Any) -> Any:
+    """Escape every printed string, and its backticks too: Markdown extensions that run before raw HTML is set
+    aside (code fences) must not see a fence in catalog text. Markup (our own rendered SVG) passes unchanged."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return Markup(escape(value).replace("`", "&#96;"))
+    return value
+
+
 ENV = Environment(
     loader=PackageLoader("tools.site", "templates"),
     autoescape=True,
+    finalize=_finalize,
     undefined=StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
