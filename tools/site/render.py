@@ -23,7 +23,6 @@ from tools.site.params import BACKBONE_LABEL, trainable_counts, usage_snippet
 from tools.site.views import Link
 
 
-
 def _finalize(value: Any) -> Any:
     """Escape every printed string, and its backticks too: Markdown extensions that run before raw HTML is set
     aside (code fences) must not see a fence in catalog text. Markup (our own rendered SVG) passes unchanged."""
