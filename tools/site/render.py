@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import yaml
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -129,7 +130,7 @@ def method_view(catalog: Catalog, entry: MethodEntry, trainable: dict[str, int])
     links = [
         Link("paper", safe_url(p.url)),
         Link(f"arXiv {p.arxiv}", safe_url(f"https://arxiv.org/abs/{p.arxiv}")) if p.arxiv else None,
-        Link(f"DOI {p.doi}", safe_url(f"https://doi.org/{p.doi}")) if p.doi else None,
+        Link(f"DOI {p.doi}", safe_url(f"https://doi.org/{quote(p.doi, safe='/:;()')}")) if p.doi else None,
         Link("official code", safe_url(entry.code_url)),
     ]
     variant_of = catalog.methods.get(entry.variant_of or "")
