@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from methods.api import apply, trainable_parameters
+from methods.api import apply, make_config, trainable_parameters
 
 DEFAULT_MODEL = "vit_base_patch16_224"
 
@@ -38,13 +38,13 @@ class ParameterCounts:
         return asdict(self)
 
 
-def meta_model(model_name: str = DEFAULT_MODEL, **model_kwargs: Any) -> nn.Module:
-    """The timm model `model_name` (pretrained=False) with every tensor on the meta device."""
+def meta_model(model_name: str = DEFAULT_MODEL, device: str = "meta", **model_kwargs: Any) -> nn.Module:
+    """The timm model `model_name` (pretrained=False) with every tensor on `device` (default: meta)."""
     import timm
 
     if not timm.is_model(model_name):
         raise UnknownModelError(f"unknown timm model {model_name!r} (see timm.list_models())")
-    with torch.device("meta"):
+    with torch.device(device):
         return timm.create_model(model_name, pretrained=False, **model_kwargs)
 
 
@@ -56,9 +56,18 @@ def total_parameters(model: nn.Module) -> int:
 def parameter_counts(
     method_id: str, model_name: str = DEFAULT_MODEL, model_kwargs: dict[str, Any] | None = None, **options: Any
 ) -> ParameterCounts:
-    """Counts of `method_id` (its typed config built from `options`) applied to a meta `model_name`."""
+    """Counts of `method_id` (its typed config built from `options`) applied to a meta `model_name`.
+
+    A method whose `apply` needs real tensor data (meta tensors have none: `.item()`, data-dependent shapes)
+    is counted on a CPU-built model instead; the counts are the same, only slower.
+    """
+    make_config(method_id, **options)  # config errors first, before any model is built
     model = meta_model(model_name, **(model_kwargs or {}))
-    apply(model, method_id, **options)
+    try:
+        apply(model, method_id, **options)
+    except (NotImplementedError, RuntimeError):
+        model = meta_model(model_name, device="cpu", **(model_kwargs or {}))
+        apply(model, method_id, **options)
     return ParameterCounts(
         total=total_parameters(model),
         trainable=trainable_parameters(model, include_head=True),
