@@ -10,6 +10,10 @@ from pylatexenc.latexencode import RULE_REGEX, UnicodeToLatexConversionRule, Uni
 _EXTRA = [
     (re.compile(r"\{"), r"\\textbraceleft{}"),
     (re.compile(r"\}"), r"\\textbraceright{}"),
+    # TeX ligatures: "--" would print an en dash and "``" / "''" curly quotes; a {} between keeps the characters
+    (re.compile(r"-(?=-)"), "-{}"),
+    (re.compile(r"`(?=`)"), "`{}"),
+    (re.compile(r"'(?=')"), "'{}"),
 ]
 _ENCODER = UnicodeToLatexEncoder(
     conversion_rules=[UnicodeToLatexConversionRule(RULE_REGEX, _EXTRA), "defaults"],
@@ -45,7 +49,7 @@ def encode_title(title: str) -> str:
     for word in title.split():
         parts = word.split("-")
         words.append("-".join(_protected_part(p, len(parts) > 1) for p in parts))
-    return " ".join(words)
+    return re.sub(r"-(?=-)", "-{}", " ".join(words))
 
 
 def encode_name(part: str) -> str:
