@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pylatexenc.latex2text import LatexNodes2Text
@@ -9,6 +11,8 @@ from pylatexenc.latex2text import LatexNodes2Text
 from tests.bib_checks import bibtex_both, check_csl, ris_records
 from tools.bib.bibtex import write_bibtex
 from tools.bib.csl import write_csl
+from tools.bib.importer import plain
+from tools.bib.latex import encode_name, encode_title
 from tools.bib.names import split_name
 from tools.bib.record import Record
 from tools.bib.ris import write_ris
@@ -63,3 +67,14 @@ def test_ris_keeps_one_record(title: str, authors: list[str], kind: str) -> None
     (record,) = ris_records(write_ris([_record(title, authors, kind)]))
     assert record["TI"] == [" ".join(title.split())]
     assert len(record["AU"]) == len(authors)
+
+
+@SETTINGS
+@given(title=titles, name=names)
+def test_import_decodes_what_export_encodes(title: str, name: str) -> None:
+    # compatibility characters (the ligature ﬁ) may come back as their plain letters: compare in NFKC
+    def same(text: str) -> str:
+        return unicodedata.normalize("NFKC", " ".join(text.split()))
+
+    assert same(plain(encode_title(title))) == same(title)
+    assert same(plain(encode_name(name))) == same(name)

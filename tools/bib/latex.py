@@ -14,6 +14,8 @@ _EXTRA = [
     (re.compile(r"-(?=-)"), "-{}"),
     (re.compile(r"`(?=`)"), "`{}"),
     (re.compile(r"'(?=')"), "'{}"),
+    # pylatexenc writes a straight double quote as '' (a closing curly quote in TeX); keep it straight
+    (re.compile(r'"'), '{"}'),
 ]
 _ENCODER = UnicodeToLatexEncoder(
     conversion_rules=[UnicodeToLatexConversionRule(RULE_REGEX, _EXTRA), "defaults"],
