@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from tools.bib import FORMATS, export, select_entries
+from tools.bib.cff import cff_text
 from tools.bib.keys import lock_path, update_keys
 from tools.catalog.service import valid_catalog
 from tools.errors import UserError
@@ -16,7 +17,8 @@ HELP = "export citations (BibTeX, CSL-JSON, RIS) for the catalog, a category (--
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", choices=FORMATS, default="bibtex", help="output format (default: bibtex)")
+    parser.add_argument("--format", choices=(*FORMATS, "cff"), default="bibtex",
+                        help="output format (default: bibtex); cff: this project's CITATION.cff")
     parser.add_argument("--category", metavar="NODE", help="only the papers of this taxonomy node (leaf or branch)")
     parser.add_argument("--method", metavar="ID", nargs="+", help="only these methods' papers")
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
@@ -40,7 +42,12 @@ def run(args: argparse.Namespace) -> int:
         new = update_keys(catalog)
         print(f"{lock_path(catalog)}: {len(new)} new key(s)" + (f": {', '.join(new)}" if new else ""))
         return 0
-    text = export(catalog, args.format, select_entries(catalog, args.category, args.method))
+    if args.format == "cff":
+        if args.category or args.method:
+            raise UserError("--format cff: describes the whole project; drop --category and --method")
+        text = cff_text(catalog)
+    else:
+        text = export(catalog, args.format, select_entries(catalog, args.category, args.method))
     if args.output:
         _write(Path(args.output), text, args.force)
         print(f"wrote {args.output}", file=sys.stderr)
