@@ -2,7 +2,8 @@
 
 Key rule: first author's family name + year + first meaningful title word, each folded to lowercase ASCII
 letters and digits ("AdaptFormer: Adapting ..." by Shoufa Chen, 2022 -> chen2022adaptformer). Unknown authors
-give "anon", an unknown year "nd". A clash with any key already taken gets the suffix b, c, ... (the first
+give "anon", an unknown year "nd"; such a key is provisional and is not locked until the authors are known.
+A clash with any key already taken gets the suffix b, c, ... (the first
 holder keeps the bare key). Once a key is in `catalog/citation-keys.yaml` it never changes, even if the paper's
 metadata is corrected later; `vpeft bib --update-keys` only appends keys for papers that have none.
 
@@ -29,6 +30,7 @@ LOCK_HEADER = (
 )
 Reference = Literal["survey", "benchmark"]
 CiteKey = Annotated[str, StringConstraints(pattern=r"^[a-z]+(\d{4}|nd)[a-z0-9]*$")]
+PROVISIONAL = "anon"  # author part of a key whose paper has no known authors: never locked
 STOPWORDS = {"a", "an", "and", "are", "as", "at", "by", "do", "does", "for", "from", "how", "in", "is", "it", "of",
              "on", "one", "or", "the", "to", "toward", "towards", "via", "what", "when", "where", "why", "with"}
 
@@ -43,6 +45,8 @@ class CitationKeys(Strict):
     def _unique(self) -> CitationKeys:
         seen: dict[str, str] = {}
         for owner, key in self.items():
+            if is_provisional(key):
+                raise ValueError(f"'{owner}': '{key}' is a provisional key (unknown authors) and cannot be locked")
             if key in seen:
                 raise ValueError(f"key '{key}' is used by both '{seen[key]}' and '{owner}'")
             seen[key] = owner
@@ -52,6 +56,10 @@ class CitationKeys(Strict):
         """(owner, key) pairs; owners of references are written `taxonomy.survey`, `taxonomy.benchmark`."""
         refs = [(f"taxonomy.{name}", key) for name, key in self.references.items()]
         return refs + list(self.methods.items())
+
+
+def is_provisional(key: str) -> bool:
+    return key.startswith(PROVISIONAL) and key[len(PROVISIONAL):len(PROVISIONAL) + 1].isdigit()
 
 
 def lock_path(catalog: Catalog) -> Path:
@@ -85,7 +93,7 @@ def title_word(title: str | None) -> str:
 
 def base_key(paper: Paper) -> str:
     family = split_name(paper.authors[0]).family if paper.authors else ""
-    author = ascii_fold(family).lstrip("0123456789") or "anon"
+    author = ascii_fold(family).lstrip("0123456789") or PROVISIONAL
     year = str(paper.year) if paper.year else "nd"
     return f"{author}{year}{title_word(paper.title)}"
 
@@ -113,8 +121,13 @@ def key_owners(catalog: Catalog) -> list[tuple[str, Paper]]:
     return owners
 
 
-def complete_keys(catalog: Catalog, locked: CitationKeys | None = None) -> tuple[CitationKeys, list[str]]:
-    """The locked keys plus new keys for papers without one, and the owners that got a new key."""
+def complete_keys(catalog: Catalog, locked: CitationKeys | None = None, lockable_only: bool = False
+                  ) -> tuple[CitationKeys, list[str]]:
+    """The locked keys plus new keys for papers without one, and the owners that got a new key.
+
+    `lockable_only`: skip papers whose authors are unknown. Their key ("anon...") would be wrong once the authors
+    are filled in, so it stays provisional (exports still use it) and is locked only when the authors are known.
+    """
     locked = locked if locked is not None else load_keys(catalog)
     refs = dict(locked.references)
     methods = dict(locked.methods)
@@ -122,13 +135,14 @@ def complete_keys(catalog: Catalog, locked: CitationKeys | None = None) -> tuple
     new: list[str] = []
     for owner, paper in key_owners(catalog):
         table, name = (refs, owner.split(".", 1)[1]) if owner.startswith("taxonomy.") else (methods, owner)
-        if name in table:
+        if name in table or (lockable_only and not paper.authors):
             continue
         key = _suffixed(base_key(paper), taken)
         table[name] = key  # type: ignore[index]
         taken.add(key)
         new.append(owner)
-    return CitationKeys(references=refs, methods=methods), new
+    # built without validation: with lockable_only=False it holds provisional keys, which the lock file refuses
+    return CitationKeys.model_construct(references=refs, methods=methods), new
 
 
 def keys_text(keys: CitationKeys) -> str:
@@ -137,8 +151,9 @@ def keys_text(keys: CitationKeys) -> str:
 
 
 def update_keys(catalog: Catalog) -> list[str]:
-    """Append keys for papers that have none to the lock file; returns the owners that got one."""
-    keys, new = complete_keys(catalog)
+    """Append keys for papers that have none (and known authors) to the lock file; returns the owners locked."""
+    keys, new = complete_keys(catalog, lockable_only=True)
+    keys = CitationKeys.model_validate(keys.model_dump())  # what is written must load back
     if new:
         lock_path(catalog).write_text(keys_text(keys), encoding="utf-8")
     return new
