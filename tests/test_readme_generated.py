@@ -17,7 +17,8 @@ from tools.readme.render import render_readme
 
 HOSTILE = {
     "name": "Evil](javascript:alert(1)) <script>alert(1)</script> **bold**",
-    "title": "[click me](javascript:alert(2)) <img src=x onerror=alert(3)> `code` {{ 7*7 }} &lt;b&gt;\n# Heading",
+    "title": "[click me](javascript:alert(2)) <img src=x onerror=alert(3)> `code` {{ 7*7 }} &lt;b&gt;\n# Heading"
+             " http://evil.example/a www.evil.example mail@evil.example",
 }
 
 
@@ -72,6 +73,8 @@ def test_hostile_entry_is_inert(small_catalog: Path) -> None:
     assert html.count("<a href") == 2  # paper and code, nothing injected
     assert '<a href="https://github.com/x%29%5By%5D%28javascript:alert%284%29%29">code</a>' in html
     assert "# Heading" not in text.splitlines()  # a newline in a value cannot start a heading
+    # bare URLs, www. names and e-mail addresses in text would be autolinked by GitHub: they are defused
+    assert "http\\://evil.example/a www\\.evil.example mail\\@evil.example" in entry
 
 
 def test_non_https_urls_never_become_links(small_catalog: Path) -> None:

@@ -11,12 +11,15 @@ import re
 from urllib.parse import quote, urlsplit
 
 # ASCII punctuation that Markdown (CommonMark + GitHub extensions) gives a meaning to inside a line.
-_MARKDOWN_PUNCTUATION = set("\\`*_{}[]()#+!|~^$")
+_MARKDOWN_PUNCTUATION = set("\\`*_{}[]()#+!|~^$@")
 _HTML_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 # Characters kept as they are in a link destination; everything else is percent-encoded (parentheses,
 # quotes, angle brackets, spaces, backslashes, backticks), so the URL cannot close the link early.
 _URL_SAFE = ":/?#@!$&*+,;=%~-._"
 _CODE_SPAN_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+# GitHub turns bare 'scheme://' URLs, 'www.' names and e-mail addresses in text into links (its autolink
+# extension); a backslash before the ':' or the '.' (and before every '@') keeps them as plain text.
+_AUTOLINK_RE = re.compile(r"(?i)(?<=[a-z0-9+.-])(?=://)|(?<=\bwww)(?=\.)")
 
 
 class Safe(str):
@@ -36,7 +39,7 @@ def escape(value: object) -> Safe:
             out.append("\\" + char)
         else:
             out.append(char)
-    return Safe("".join(out))
+    return Safe(_AUTOLINK_RE.sub(r"\\", "".join(out)))
 
 
 def https_url(url: str | None) -> str | None:
