@@ -72,14 +72,15 @@ def pretrain_backbone(path: Path, steps: int = 150, seed: int = 0) -> Path:
 
 def make_data(root: Path, bench: Benchmark, tasks: tuple[str, ...] = SMOKE_TASKS) -> Path:
     """Write <root>/<folder>/images/*.png and the four split lists for each task; reuse a complete folder."""
+    by_id = {t.id: t for t in bench.tasks}
+    folders = {t: root / (by_id[t].folders[0] if by_id[t].folders else t) for t in tasks}
+    todo = [t for t in tasks if not (folders[t] / "test.txt").is_file()]
+    if not todo:
+        return root
     images, target = _digits()
     order = np.random.default_rng(0).permutation(len(images))
-    by_id = {t.id: t for t in bench.tasks}
-    for task_id in tasks:
-        task = by_id[task_id]
-        folder = root / (task.folders[0] if task.folders else task.id)
-        if (folder / "test.txt").is_file():
-            continue
+    for task_id in todo:
+        task, folder = by_id[task_id], folders[task_id]
         (folder / "images").mkdir(parents=True, exist_ok=True)
         classes = task.classes or 10
         lines = []
