@@ -67,6 +67,7 @@ class Taxonomy(Strict):
     """The survey's tree. Method entries point at leaves."""
 
     survey: Paper
+    benchmark: Paper | None = Field(default=None, description="The survey's benchmark paper (V-PETL Bench).")
     nodes: list[TaxonomyNode]
     notes: list[Text] = Field(default_factory=list)
     sources: list[Url] = Field(default_factory=list)
