@@ -126,11 +126,13 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
     return out
 
 
-def _base_values(bench_recipe: BenchmarkRecipe | None) -> tuple[dict[str, Any], dict[str, str]]:
+def _base_values(bench_recipe: BenchmarkRecipe | None) -> tuple[dict[str, Any], dict[str, str], list[str]]:
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     if bench_recipe is None:
-        return values, sources
+        return values, sources, []
+    unknown = [f"method.{option}: no source gives it (except per-task values), using the registry default"
+               for option, setting in bench_recipe.method_config.items() if setting.value is None]
     for name in ("backbone", *SETTING_NAMES):
         setting = getattr(bench_recipe, name)
         values[name] = setting.value
@@ -142,7 +144,7 @@ def _base_values(bench_recipe: BenchmarkRecipe | None) -> tuple[dict[str, Any], 
             values[f"method.{option}"] = setting.value
             if setting.source is not None:
                 sources[f"method.{option}"] = setting.source.url or setting.source.section or ""
-    return values, sources
+    return values, sources, unknown
 
 
 def _settings(task: str, values: dict[str, Any], assumed: set[str], label: str) -> TaskSettings:
@@ -171,9 +173,9 @@ def _settings(task: str, values: dict[str, Any], assumed: set[str], label: str) 
 def resolve(recipe: Recipe, benchmark: str, tasks: list[str], overrides: dict[str, Any]) -> Resolved:
     bench_recipe = recipe.benchmarks.get(benchmark)
     label = f"recipe {recipe.id} ({benchmark})"
-    values, sources = _base_values(bench_recipe)
+    values, sources, unknown = _base_values(bench_recipe)
     per_task = bench_recipe.per_task.values if bench_recipe and bench_recipe.per_task else {}
-    assumed: set[str] = set()
+    assumed: set[str] = set(unknown)
     if bench_recipe is None:
         assumed.add(f"no recipe for {benchmark} in the catalog: every value comes from --set")
     resolved: dict[str, TaskSettings] = {}

@@ -158,6 +158,18 @@ def _verdict(opts: Options, cmp: Comparison, bench: Benchmark) -> tuple[int, str
     return (0, f"within tolerance: {where}") if abs(diff) <= opts.tolerance else (1, f"NOT within tolerance: {where}")
 
 
+def _selection_lines(results: dict[str, dict[str, Any]]) -> list[str]:
+    rules: dict[str, list[str]] = {}
+    for task, result in results.items():
+        rules.setdefault(result["model_selection"], []).append(task)
+    lines = []
+    for rule, tasks in rules.items():
+        peek = ("the accuracy is the best test-set evaluation, as in the published number (see the recipe)"
+                if rule in PEEKS_AT_TEST else "the test set was not used to select")
+        lines.append(f"model selection {rule} ({', '.join(tasks)}): {peek}")
+    return lines
+
+
 def _summary(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     phases = [p for r in results.values() for p in r["phases"]]
     rates = [p["images_per_s"] for p in phases if p.get("images_per_s")]
@@ -220,11 +232,7 @@ def run(opts: Options) -> int:
         reported = ", ".join(f"[{i + 1}] {r.params_m}M" for i, r in enumerate(cmp.reported) if r.params_m is not None)
         lines.append(f"trainable parameters (without head): {summary['trainable_parameters'] / 1e6:.4f}M"
                      + (f"; reported {reported}" if reported else ""))
-    if res.selection in PEEKS_AT_TEST:
-        lines.append(f"model selection {res.selection}: the accuracy is the best test-set evaluation, as in the "
-                     "published number (see the recipe)")
-    else:
-        lines.append(f"model selection {res.selection}: the test set was not used to select")
+    lines += _selection_lines(results)
     timings = {"total_s": round(time.perf_counter() - started, 3), "train_s": round(time.perf_counter() - train_start,
                                                                                    3)}
     name = f"record-shard-{opts.shard.replace('/', '-of-')}.json" if opts.shard else "record.json"
