@@ -60,7 +60,7 @@ def plan_lines(res: Resolved, bench: Benchmark, cmp: Comparison, data: dict[str,
         per_task = {t: getattr(s, name) for t, s in res.tasks.items()}
         shown = value if len(set(map(str, per_task.values()))) == 1 else "per task: " + ", ".join(
             f"{t}={v}" for t, v in per_task.items())
-        source = res.sources.get(name) or ("--set" if name in res.overrides else res.sources.get("per_task", "-"))
+        source = res.source_of(name)
         lines.append(f"  {name:<18}{shown!s:<30} <- {source}")
     lines += [f"  assumed: {a}" for a in res.assumed]
     if first.model_selection in PEEKS_AT_TEST:
@@ -74,5 +74,5 @@ def plan_lines(res: Resolved, bench: Benchmark, cmp: Comparison, data: dict[str,
     if images_per_s:
         total = sum(train_images(s) for s in res.tasks.values())
         lines.append(f"estimated training time: {_fmt_time(total / images_per_s)} ({total} training images at "
-                     f"{images_per_s:.0f} images/s measured on {device}; evaluation not included)")
+                     f"{images_per_s:.1f} images/s measured on {device}; evaluation not included)")
     return lines

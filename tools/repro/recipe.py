@@ -75,6 +75,18 @@ class Resolved:
     assumed: list[str] = field(default_factory=list)
     overrides: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    per_task_names: set[str] = field(default_factory=set)
+
+    def source_of(self, name: str) -> str:
+        """Where a setting's value came from, for the plan."""
+        if name in self.overrides or (name == "method_config" and any(k.startswith("method.") for k in self.overrides)):
+            return "override (--set / --smoke)"
+        keys = {name} if name != "method_config" else {k for k in self.sources if k.startswith("method.")}
+        found = [self.sources[k] for k in sorted(keys) if k in self.sources]
+        if name in self.per_task_names or (name == "method_config" and any(
+                n.startswith("method.") for n in self.per_task_names)):
+            found.append(f"per task: {self.sources.get('per_task', '?')}")
+        return "; ".join(found) or "default (see assumed)"
 
     @property
     def selection(self) -> str:
@@ -190,4 +202,5 @@ def resolve(recipe: Recipe, benchmark: str, tasks: list[str], overrides: dict[st
         compare_with=list(recipe.compare_with), reference=recipe.reference.get(benchmark), tasks=resolved,
         sources=sources, assumed=sorted(assumed), overrides=overrides,
         notes=list(bench_recipe.notes) if bench_recipe else [],
+        per_task_names={n for values in per_task.values() for n in values},
     )

@@ -61,6 +61,16 @@ def git_commit(root: Path) -> str | None:
     return out.stdout.strip() or None
 
 
+def git_dirty(root: Path) -> bool | None:
+    """Whether the working tree had uncommitted changes (then the commit alone does not pin the code)."""
+    try:
+        out = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                             capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return bool(out.stdout.strip()) if out.returncode == 0 else None
+
+
 def package_versions() -> dict[str, str | None]:
     versions: dict[str, str | None] = {}
     for name in PACKAGES:
@@ -72,7 +82,7 @@ def package_versions() -> dict[str, str | None]:
 
 
 def environment(root: Path) -> dict[str, Any]:
-    return {"git_commit": git_commit(root), "packages": package_versions(), "python": platform.python_version()}
+    return {"git_commit": git_commit(root), "git_dirty": git_dirty(root), "packages": package_versions(), "python": platform.python_version()}
 
 
 def write(record: dict[str, Any], path: Path) -> None:

@@ -49,6 +49,7 @@ def pretrain_backbone(path: Path, steps: int = 150, seed: int = 0) -> Path:
     from safetensors.torch import save_file
     from timm.models.vision_transformer import VisionTransformer
 
+    torch.set_num_threads(1)  # tiny tensors: more threads only spin, badly so on a busy machine
     images, target = _digits()
     size = SMOKE_VIT["img_size"]
     x = torch.tensor(images, dtype=torch.float32)[:, None].repeat(1, 3, 1, 1) / 255.0
