@@ -41,8 +41,10 @@ def make_transform(size: int, normalisation: str, train_aug: bool) -> Callable[[
     if train_aug:
         from timm.data import create_transform
 
+        # V-PETL Bench uses rand-m9-mstd0.5-inc1. Its magnitude noise can reach 10, where timm asks Pillow to
+        # posterize to 0 bits, which current Pillow refuses (ValueError); mmax9 caps the noise just below that.
         aug = create_transform(input_size=size, is_training=True, color_jitter=0.4,
-                               auto_augment="rand-m9-mstd0.5-inc1", re_prob=0.0, interpolation="bicubic",
+                               auto_augment="rand-m9-mstd0.5-inc1-mmax9", re_prob=0.0, interpolation="bicubic",
                                mean=mean, std=std)
         # timm's first step is a random resized crop; VTAB-1k recipes resize the whole image instead
         aug.transforms[0] = transforms.Resize((size, size), interpolation=transforms.InterpolationMode.BICUBIC)
