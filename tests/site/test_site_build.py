@@ -152,3 +152,19 @@ def test_home_has_the_taxonomy_figure_with_counts(real_site: Built) -> None:
         count = len(CAT.methods_in(node.id))
         assert re.search(rf'<a href="taxonomy/{node.id}.html">.*?>{re.escape(node.name)}</text>.*?>{count}</text>',
                          svg.group(0)), node.id
+
+
+def test_method_pages_show_their_bibtex_and_the_downloads_exist(real_site: Built) -> None:
+    from markupsafe import escape
+
+    from tools.bib import EXTENSIONS, bibtex_entry
+
+    for entry in CAT.methods.values():
+        html = (real_site.out / "method" / f"{entry.id}.html").read_text(encoding="utf-8")
+        block = re.search(r'<pre><code class="language-bibtex">(.*?)</code></pre>', html, re.S)
+        assert block, entry.id
+        assert block.group(1) == str(escape(bibtex_entry(CAT, entry))).replace("`", "&#96;")
+    for ext in EXTENSIONS.values():
+        download = real_site.out / "bibliography" / f"vpeft.{ext}"
+        assert download.stat().st_size > 1000
+    assert 'href="bibliography/vpeft.bib" download' in (real_site.out / "bibliography.html").read_text(encoding="utf-8")

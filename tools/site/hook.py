@@ -60,6 +60,8 @@ def on_files(files: Files, config: MkDocsConfig, **_: Any) -> Files:
         # method pages are reached from tables, not from the sidebar (mkdocs would list each one otherwise)
         level = InclusionLevel.NOT_IN_NAV if uri.startswith("method/") else InclusionLevel.UNDEFINED
         files.append(File.generated(config, uri, content=text, inclusion=level))
+    for uri, text in _content.downloads.items():
+        files.append(File.generated(config, uri, content=text))
     config.nav = _content.nav  # built after on_files, so it may name generated pages
     return files
 

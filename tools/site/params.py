@@ -1,7 +1,8 @@
 """Trainable parameters of each reference implementation on ViT-B/16, counted by the `methods` registry.
 
-The backbone is built on the meta device: shapes without memory or weights, so counting is fast and offline.
-torch is imported only when some entry names an implementation.
+`methods.counting` builds the backbone on the meta device (shapes without memory or weights) and applies the
+method with `methods.apply`, so counting is fast and offline. torch is imported only when an entry names an
+implementation; the counts are computed once per build.
 """
 
 from __future__ import annotations
@@ -14,19 +15,11 @@ def trainable_counts(implementations: set[str]) -> dict[str, int]:
     """Implementation id -> trainable parameters (head excluded) with the method's default config."""
     if not implementations:
         return {}
-    import timm
-    import torch
-
     import methods
+    from methods.counting import parameter_counts
 
     known = set(methods.available())
-    counts: dict[str, int] = {}
-    for impl in sorted(implementations & known):
-        with torch.device("meta"):
-            model = timm.create_model(BACKBONE, pretrained=False)
-            methods.apply(model, impl)
-        counts[impl] = methods.trainable_parameters(model)
-    return counts
+    return {impl: parameter_counts(impl, BACKBONE).trainable_excluding_head for impl in sorted(implementations & known)}
 
 
 def usage_snippet(implementation: str) -> str:

@@ -16,6 +16,7 @@ import yaml
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
+from tools.bib import EXTENSIONS, FORMATS, bibliography_files, bibtex_entry
 from tools.catalog.derived import aggregates
 from tools.catalog.models import Benchmark, Catalog, MethodEntry, ResultRow
 from tools.site import figures, views
@@ -49,6 +50,8 @@ SECTIONS = (
     ("dense", "Dense prediction", ("detection", "segmentation")),
 )
 NEWEST = 10
+DOWNLOADS = "bibliography"  # folder of the bibliography files
+BIB_STEM = "vpeft"
 
 
 @dataclass
@@ -56,6 +59,7 @@ class SiteContent:
     """Generated pages (docs-relative path -> Markdown), fragments for the hand-written pages, and the nav."""
 
     pages: dict[str, str] = field(default_factory=dict)
+    downloads: dict[str, str] = field(default_factory=dict)  # docs-relative path -> file text (bibliographies)
     fragments: dict[str, str] = field(default_factory=dict)
     nav: list[Any] = field(default_factory=list)
 
@@ -157,6 +161,8 @@ def method_view(catalog: Catalog, entry: MethodEntry, trainable: dict[str, int])
         "results": views.method_results(catalog, entry, here),
         "notes": entry.notes,
         "sources": [Link(s, safe_url(s)) for s in entry.sources],
+        "bibtex": bibtex_entry(catalog, entry),
+        "bib_download": relative(here, f"{DOWNLOADS}/{BIB_STEM}.bib"),
     }
 
 
@@ -241,6 +247,27 @@ def leaderboards_page(catalog: Catalog) -> str:
     return page("Leaderboards", render("leaderboards.html.j2", sections=sections))
 
 
+FORMAT_LABELS = {"bibtex": "BibTeX", "csl-json": "CSL-JSON", "ris": "RIS"}
+
+
+def bibliography_page(catalog: Catalog, downloads: dict[str, str]) -> str:
+    """Links to every bibliography file, for the whole catalog and for each taxonomy node with papers."""
+    here = "bibliography.md"
+    assert catalog.taxonomy is not None
+
+    def files(stem: str) -> list[Link]:
+        return [Link(FORMAT_LABELS.get(fmt, fmt), relative(here, f"{DOWNLOADS}/{stem}.{EXTENSIONS[fmt]}"))
+                for fmt in FORMATS if f"{DOWNLOADS}/{stem}.{EXTENSIONS[fmt]}" in downloads]
+
+    nodes = [
+        {"name": node.name, "depth": len(parents), "count": len(catalog.methods_in(node.id)),
+         "link": relative(here, views.node_page(node.id)), "files": files(node.id)}
+        for node, parents in catalog.taxonomy.walk()
+    ]
+    body = render("bibliography.html.j2", everything=files(BIB_STEM), nodes=[n for n in nodes if n["files"]])
+    return page("Bibliography", body)
+
+
 # ---------------------------------------------------------------- fragments of hand-written pages
 
 
@@ -315,23 +342,24 @@ def render_site(catalog: Catalog, trainable: dict[str, int] | None = None) -> Si
         raise ValueError("the catalog has no taxonomy.yaml")
     if trainable is None:
         trainable = trainable_counts({m.implementation for m in catalog.methods.values() if m.implementation})
+    downloads = {f"{DOWNLOADS}/{name}": text for name, text in bibliography_files(catalog, BIB_STEM).items()}
     pages = {
         "methods.md": methods_page(catalog),
         "taxonomy.md": taxonomy_page(catalog),
         "leaderboards.md": leaderboards_page(catalog),
-        "bibliography.md": page("Bibliography", render("bibliography.html.j2")),
+        "bibliography.md": bibliography_page(catalog, downloads),
         **node_pages(catalog),
         **method_pages(catalog, trainable),
         **{views.leaderboard_page(b.id): leaderboard_page(catalog, b) for b in catalog.benchmarks.values()},
     }
     fragments = {"home": home_fragment(catalog), "sources": sources_fragment(catalog)}
-    return SiteContent(pages=pages, fragments=fragments, nav=nav(catalog))
+    return SiteContent(pages=pages, downloads=downloads, fragments=fragments, nav=nav(catalog))
 
 
 def build_pages(catalog: Catalog, out_dir: Path, handwritten: Path | None = None) -> list[Path]:
     """Write the generated pages (and, given `handwritten`, its pages with their markers filled) to `out_dir`."""
     content = render_site(catalog)
-    files = dict(content.pages)
+    files = {**content.pages, **content.downloads}
     if handwritten is not None:
         for src in sorted(handwritten.rglob("*.md")):
             files[src.relative_to(handwritten).as_posix()] = fill_markers(src.read_text(encoding="utf-8"),
