@@ -164,6 +164,8 @@ def test_search_filters_count_url_and_sort(browser: webdriver.Chrome, site_url: 
     first.click()
     assert browser.current_url == href and "/method/" in href
     assert browser.find_element("css selector", ".vpeft h1").text == name
+    # The theme puts its copy button on the BibTeX block.
+    assert browser.find_elements("css selector", "pre:has(> code.language-bibtex) button[data-md-type=copy]")
 
 
 def test_leaderboard_sorts_by_the_average(browser: webdriver.Chrome, site_url: str) -> None:

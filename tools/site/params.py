@@ -25,7 +25,8 @@ def trainable_counts(implementations: set[str]) -> dict[str, int]:
 def usage_snippet(implementation: str) -> str:
     return (
         "import timm, methods\n\n"
-        f'model = timm.create_model("{BACKBONE}", pretrained=True, num_classes=100)\n'
+        f'model = timm.create_model("{BACKBONE}", pretrained=True,\n'
+        "                          num_classes=100)\n"
         f'methods.apply(model, "{implementation}")  # freezes the backbone, adds what is trained\n'
         "print(methods.trainable_parameters(model))\n"
     )
