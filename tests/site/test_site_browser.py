@@ -164,8 +164,19 @@ def test_search_filters_count_url_and_sort(browser: webdriver.Chrome, site_url: 
     first.click()
     assert browser.current_url == href and "/method/" in href
     assert browser.find_element("css selector", ".vpeft h1").text == name
-    # The theme puts its copy button on the BibTeX block.
-    assert browser.find_elements("css selector", "pre:has(> code.language-bibtex) button[data-md-type=copy]")
+    # The copy button of the BibTeX block puts the entry on the clipboard.
+    from tools.bib import bibtex_entry
+
+    origin = site_url.rstrip("/")
+    browser.execute_cdp_cmd("Browser.grantPermissions", {
+        "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"], "origin": origin})
+    copy = browser.find_element("css selector", "pre:has(> code.language-bibtex) button[data-md-type=copy]")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", copy)
+    copy.click()
+    copied = browser.execute_async_script(
+        "const done = arguments[0]; navigator.clipboard.readText().then(done, e => done('error: ' + e))")
+    entry = CAT.methods[href.rsplit("/", 1)[1].removesuffix(".html")]
+    assert copied.strip() == bibtex_entry(CAT, entry).strip()
 
 
 def test_leaderboard_sorts_by_the_average(browser: webdriver.Chrome, site_url: str) -> None:
