@@ -79,7 +79,7 @@
     });
     var fields = ["q", "category", "venue", "app", "from", "to", "code", "impl"];
     // Laying out a long table is what costs time, not matching: show the first PAGE matches and offer the rest.
-    var PAGE = 100;
+    var PAGE = 200;
     var showAll = false;
     var more = document.createElement("button");
     more.type = "button";

@@ -93,7 +93,7 @@ def visible_rows(driver: webdriver.Chrome, table_id: str = "all-methods") -> lis
 
 
 def show_all(driver: webdriver.Chrome) -> None:
-    """The script shows the first 100 matches and a button for the rest."""
+    """The script shows the first 200 matches and a button for the rest."""
     more = driver.find_elements("css selector", "button.vpeft-more")
     if more and more[0].is_displayed():
         more[0].click()
