@@ -8,6 +8,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 import yaml
+from markupsafe import escape
 
 from tests.conftest import CATALOG, ROOT
 from tests.site.conftest import Built, read_page, read_site
@@ -104,8 +105,8 @@ def test_all_methods_page_is_small_and_complete_without_javascript(real_site: Bu
 
 
 def _cells(html: str, label: str) -> list[str]:
-    row = re.search(r"<tr[^>]*><th scope=\"row\">(?:<a [^>]*>)?" + re.escape(label) + r"(?:</a>)?</th>(.*?)</tr>",
-                    html, re.S)
+    head = r"<tr[^>]*><th scope=\"row\">(?:<a [^>]*>)?" + re.escape(label)
+    row = re.search(head + r"(?:</a>)?(?:<sup>.*?</sup>)?</th>(.*?)</tr>", html, re.S)
     assert row, label
     return re.findall(r"<td[^>]*>(.*?)</td>", row.group(1))
 
@@ -130,6 +131,8 @@ def test_vtab_leaderboard_shows_computed_means_ppt_and_sources(real_site: Built)
         assert "V-PETL Bench" in cells[-1]
         if row.method:
             assert f'href="../method/{row.method}.html"' in html
+        if row.note:
+            assert str(escape(row.note)) in html
     svg = re.search(r"<svg class=\"vpeft-plot\".*?</svg>", html, re.S)
     assert svg and "on-front" in svg.group(0) and "log scale" in svg.group(0)
 
@@ -155,8 +158,6 @@ def test_home_has_the_taxonomy_figure_with_counts(real_site: Built) -> None:
 
 
 def test_method_pages_show_their_bibtex_and_the_downloads_exist(real_site: Built) -> None:
-    from markupsafe import escape
-
     from tools.bib import EXTENSIONS, bibtex_entry
 
     for entry in CAT.methods.values():

@@ -172,6 +172,7 @@ class BoardRow:
     params: Cell
     cells: list[Cell]
     source: Link
+    note: int | None = None  # number of the row's note under the table
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,7 @@ class Board:
     section: str | None
     columns: list[Column]
     rows: list[BoardRow]
+    notes: list[str]  # the rows' notes, numbered from 1 in the order of the rows
     plot_svg: str | None = None  # the accuracy-vs-parameters figure, rendered by its (autoescaping) template
     plot_caption: str = ""
 
@@ -233,7 +235,10 @@ def board_cells(row: ResultRow, bench: Benchmark) -> list[Cell]:
 def board(catalog: Catalog, table: ResultTable, bench: Benchmark, here: str) -> Board:
     source = source_link(table)
     rows = []
+    notes: list[str] = []
     for row in table.rows:
+        if row.note:
+            notes.append(row.note)
         target = relative(here, method_page(row.method)) if row.method in catalog.methods else None
         rows.append(
             BoardRow(
@@ -242,6 +247,7 @@ def board(catalog: Catalog, table: ResultTable, bench: Benchmark, here: str) -> 
                 params=fmt_params(row.params_m),
                 cells=board_cells(row, bench),
                 source=source,
+                note=len(notes) if row.note else None,
             )
         )
     return Board(
@@ -253,6 +259,7 @@ def board(catalog: Catalog, table: ResultTable, bench: Benchmark, here: str) -> 
         section=table.source.section,
         columns=board_columns(bench),
         rows=rows,
+        notes=notes,
     )
 
 
@@ -274,6 +281,7 @@ class MethodResult:
     params: Cell
     source: Link
     source_kind: str
+    note: str | None = None
 
 
 def method_results(catalog: Catalog, entry: MethodEntry, here: str) -> list[MethodResult]:
@@ -294,6 +302,7 @@ def method_results(catalog: Catalog, entry: MethodEntry, here: str) -> list[Meth
                     params=fmt_params(row.params_m),
                     source=source_link(table),
                     source_kind=SOURCE_KIND_LABEL[table.source.kind],
+                    note=row.note,
                 )
             )
     return sorted(out, key=lambda r: (r.source_kind, r.benchmark.text, r.backbone))
