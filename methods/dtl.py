@@ -1,25 +1,33 @@
-"""DTL: disentangled transfer learning with a compact side network (Fu et al., AAAI 2024, arXiv:2312.07856).
+"""DTL: Disentangled Transfer Learning (Fu et al., AAAI 2024, arXiv:2312.07856), ViT version without the fusion conv.
+
+A compact side network: before every chosen block i a low-rank map B_i A_i of the block's input is added to a running
+sum; after each block of the later half, swish(sum) is added to the backbone's token stream. The backbone's own
+blocks are untouched, and the side sum depends only on block inputs, so the early blocks' features are shared with
+the frozen model.
 
 Sources and choices:
 - Official code: github.com/heekhero/DTL, commit bf6c51e, `models/vision_transformer.py` (`LoRALinear`, `swish`,
-  `VisionTransformer.forward`) and `train_scripts/vit/vtab/*/train_dtl.sh` (every VTAB-1k task: r=2, beta=100,
-  lora_before_blocks 0-11, add_after_blocks 6-11, fusion_size 0).
-- Side network: a running sum h_i = sum_{j<=i} B_j A_j x_j of low-rank projections of each block's input x_j
-  (A: r x C kaiming-uniform, B: C x r zero, no biases). After each block i >= 6 the backbone output gets
-  swish_beta(h_i) = h_i * sigmoid(beta * h_i) added. B = 0 makes h = 0, so the model starts as the backbone.
-  `add_from=None` means depth // 2 (block 6 of 12), so shallower ViTs keep the official split.
-- The official ViT also changes the pooling (mean of the patch tokens, then the final norm); that is the backbone's
-  head, not DTL, and we keep timm's own pooling. DTL+ (`fusion_size` 3, a depth-wise conv over the patch grid of
-  the side features) is not implemented.
-- We carry h through the blocks' forwards (it is reset by block 0), so both timm paths (`self.blocks(x)` and the
-  per-block loop used with an attention mask) see it. Gradient checkpointing of the blocks would re-run block
-  forwards out of order and is not supported.
-- Count on ViT-B/16: 12 * (2*768 + 768*2) = 36,864 = 0.04M (published 0.04M).
+  `VisionTransformer.forward`) and `train_scripts/vit/vtab/*/train_dtl.sh`: every one of the 19 VTAB-1k scripts
+  uses r=2, beta=100, `lora_before_blocks 0-11`, `add_after_blocks 6-11`, `fusion_size 0` (DTL; DTL+ sets a
+  depthwise-conv fusion size and is not implemented here).
+- Low-rank maps: A (r x C) kaiming-uniform a=sqrt(5), B (C x r) zero (official `LoRALinear`), so the sum is zero at
+  init and, since swish(0) = 0, the model starts exactly as the backbone.
+- swish(x) = x * sigmoid(beta * x) with beta = 100.
+- Depth: "0-11" and "6-11" are ViT-B's 12 blocks; for other depths the defaults are every block for the low-rank
+  maps and the second half (blocks depth//2 ... depth-1) for the additions, which gives 0-11 / 6-11 at depth 12.
+  `low_rank_blocks` / `add_after_blocks` select others.
+- Pooling: the official ViT averages the patch tokens and then applies the final norm; we keep the backbone's own
+  head (timm's `global_pool` and norms), as for every method here.
+- Implemented as an instance-level `forward_features` on the model. Not mergeable (swish of the running sum).
+
+PARAM_NOTES (ViT-B/16, C=768, 12 blocks; head excluded): 12 x (2*768 + 768*2) = 36,864 = 0.04M, equal to
+V-PETL Bench's VTAB-1k 0.04M.
 """
 
 from __future__ import annotations
 
 import math
+import types
 
 import torch
 from pydantic import Field
@@ -31,63 +39,73 @@ from methods.registry import register
 
 
 class DTLConfig(MethodConfig):
-    r: int = Field(2, ge=1)  # official train_dtl.sh --r 2 (all VTAB-1k tasks)
-    beta: float = 100.0  # official --beta 100.0
-    add_from: int | None = Field(None, ge=0)  # official add_after_blocks 6-11 of 12; None: depth // 2
+    r: int = Field(2, ge=1)  # heekhero/DTL bf6c51e, train_scripts/vit/vtab/*/train_dtl.sh: --r 2
+    beta: float = 100.0  # same scripts: --beta 100.0
+    low_rank_blocks: tuple[int, ...] | None = None  # None: every block (scripts: 0-11)
+    add_after_blocks: tuple[int, ...] | None = None  # None: second half (scripts: 6-11 of 12)
 
 
-class SideState:
-    """The side network's running sum during one forward pass (plain Python, shared by the blocks)."""
+class DTLSide(nn.Module):
+    """Low-rank maps (dtl_A, dtl_B) per chosen block and the swish used to add their running sum."""
 
-    def __init__(self) -> None:
-        self.h: torch.Tensor | None = None
-
-
-class LowRankMap(nn.Module):
-    """x -> B A x without biases (the official `LoRALinear` of DTL, no frozen base layer)."""
-
-    def __init__(self, dim: int, r: int) -> None:
+    def __init__(self, dim: int, r: int, beta: float, low_rank: list[int], add_after: list[int]) -> None:
         super().__init__()
-        self.dtl_A = nn.Parameter(torch.empty(r, dim))
-        self.dtl_B = nn.Parameter(torch.zeros(dim, r))
-        nn.init.kaiming_uniform_(self.dtl_A, a=math.sqrt(5))
+        self.beta = beta
+        self.low_rank, self.add_after = low_rank, set(add_after)
+        self.slot = {b: j for j, b in enumerate(low_rank)}
+        self.A = nn.Parameter(torch.empty(len(low_rank), r, dim))
+        self.B = nn.Parameter(torch.zeros(len(low_rank), dim, r))
+        for a in self.A:
+            nn.init.kaiming_uniform_(a, a=math.sqrt(5))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return nn.functional.linear(nn.functional.linear(x, self.dtl_A), self.dtl_B)
+    def delta(self, block_index: int, x: torch.Tensor) -> torch.Tensor:
+        j = self.slot[block_index]
+        return x @ self.A[j].T.to(x.dtype) @ self.B[j].T.to(x.dtype)
+
+    def swish(self, s: torch.Tensor) -> torch.Tensor:
+        return s * torch.sigmoid(self.beta * s)
 
 
-def _dtl_block_forward(
-    block: nn.Module, x: torch.Tensor, attn_mask: torch.Tensor | None = None, is_causal: bool = False
+def _dtl_forward_features(
+    model: nn.Module, x: torch.Tensor, attn_mask: torch.Tensor | None = None, is_causal: bool = False
 ) -> torch.Tensor:
-    state: SideState = block._dtl_state
-    step = block.dtl_side(x)
-    state.h = step if block._dtl_index == 0 or state.h is None else state.h + step
-    out = type(block).forward(block, x, attn_mask=attn_mask, is_causal=is_causal)
-    if block._dtl_add:
-        h = state.h
-        out = out + (h * torch.sigmoid(block._dtl_beta * h)).to(out.dtype)
-    if block._dtl_last:
-        state.h = None  # do not keep the graph alive between forwards
-    return out
+    side: DTLSide = model.dtl
+    x = model.norm_pre(model.patch_drop(model._pos_embed(model.patch_embed(x))))
+    running: torch.Tensor | float = 0.0
+    for i, block in enumerate(model.blocks):
+        if i in side.slot:
+            running = running + side.delta(i, x)
+        x = block(x, attn_mask=attn_mask, is_causal=is_causal)
+        if i in side.add_after and isinstance(running, torch.Tensor):
+            x = x + side.swish(running)
+    return model.norm(x)
+
+
+def _resolve(blocks: tuple[int, ...] | None, default: range, depth: int, name: str) -> list[int]:
+    chosen = sorted(set(default if blocks is None else blocks))
+    if not chosen or not all(0 <= b < depth for b in chosen):
+        raise ValueError(f"dtl: {name} must be non-empty block indices in [0, {depth}); got {blocks}")
+    return chosen
 
 
 @register("dtl", config=DTLConfig, mergeable=False, identity_at_init=True, paper="2312.07856")
 class DTL(Method):
     cfg: DTLConfig
 
+    def _layout(self, depth: int) -> tuple[list[int], list[int]]:
+        low = _resolve(self.cfg.low_rank_blocks, range(depth), depth, "low_rank_blocks")
+        add = _resolve(self.cfg.add_after_blocks, range(depth // 2, depth), depth, "add_after_blocks")
+        if max(low) > max(add):  # its map would never reach the token stream (and never get a gradient)
+            raise ValueError(f"dtl: low-rank blocks {low} must not come after the last addition (block {max(add)})")
+        return low, add
+
     def check_model(self, model: nn.Module) -> None:
-        super().check_model(model)
-        blocks = _vit.require_standard_blocks(model, self.spec.id)
-        if self.cfg.add_from is not None and self.cfg.add_from >= len(blocks):
-            raise ValueError(f"dtl: add_from={self.cfg.add_from} but the model has {len(blocks)} blocks")
+        self._layout(len(_vit.require_vit(model, self.spec.id).blocks))
 
     def apply(self, model: nn.Module) -> None:
-        blocks = _vit.require_standard_blocks(model, self.spec.id)
-        add_from = self.cfg.add_from if self.cfg.add_from is not None else len(blocks) // 2
-        state, dim = SideState(), _vit.embed_dim(model)
-        for i, block in enumerate(blocks):
-            ref = block.norm1.weight
-            block.dtl_side = LowRankMap(dim, self.cfg.r).to(ref.device, ref.dtype)
-            block._dtl_state, block._dtl_index, block._dtl_beta = state, i, self.cfg.beta
-            block._dtl_add, block._dtl_last = i >= add_from, i == len(blocks) - 1
-            _vit.set_forward(block, _dtl_block_forward)
+        low, add = self._layout(len(_vit.blocks(model)))
+        ref = next(model.parameters())
+        side = DTLSide(_vit.embed_dim(model), self.cfg.r, self.cfg.beta, low, add)
+        model.dtl = side.to(ref.device, ref.dtype)
+        # instance attribute: timm's forward() calls self.forward_features, the head stays the model's own
+        model.forward_features = types.MethodType(_dtl_forward_features, model)  # type: ignore[method-assign]
