@@ -41,6 +41,8 @@ def test_entry_types_follow_the_venue(catalog: Catalog) -> None:
         elif venue == "arXiv":
             assert kind == "misc" and fields["archiveprefix"] == "arXiv" and fields["eprint"], entry.id
             assert "primaryclass" not in fields  # no source in the catalog gives the arXiv category
+        elif venue is None and owner_of(catalog, entry).paper.arxiv is None:
+            assert kind == "misc" and "howpublished" not in fields, entry.id  # venue_full notes stay out
 
 
 def test_authors_doi_and_protected_acronyms(catalog: Catalog) -> None:

@@ -119,3 +119,18 @@ def test_missing_catalog_folder_is_one_line(tmp_path: Path, capsys: pytest.Captu
 
 def test_corpus_is_large_enough() -> None:
     assert len(CASES) >= 20
+
+
+def test_a_broken_file_is_reported_once_not_at_every_reference(
+    small_catalog: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Results and variants that point at an entry whose file does not load repeat nothing: one line, its own."""
+    (small_catalog / "methods" / "gamma.yaml").write_text(
+        entry_text("gamma", "Gamma", "Gamma: Yet Another Adapter", "2301.00003").replace(
+            "aliases: []", "aliases: []\nvariant_of: beta"
+        )
+    )
+    (small_catalog / "methods" / "beta.yaml").write_bytes(b"id: [unclosed\n")
+    assert main(["--catalog", str(small_catalog), "validate"]) == 1
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"{small_catalog}/methods/beta.yaml: line 2")

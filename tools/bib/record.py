@@ -29,7 +29,8 @@ def _kind_and_container(paper: Paper) -> tuple[Kind, str | None]:
         return venue.kind, venue.full
     if venue is not None or (paper.venue is None and paper.arxiv):
         return ("preprint", None) if paper.arxiv else ("other", "arXiv")
-    return "other", paper.venue_full or paper.venue
+    # `venue_full` is the source's wording, often with provenance notes, so it never goes into a citation
+    return "other", paper.venue
 
 
 def make_record(key: str, paper: Paper) -> Record:

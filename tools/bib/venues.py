@@ -2,7 +2,8 @@
 
 Why a table and not `paper.venue_full`: in the catalog `venue_full` is provenance text as each source printed it
 ("CVPR 2023 poster", "... (per the official README)"), not a proceedings title. A booktitle must be the same for
-every paper of a venue, so the table wins for the venues it knows and `venue_full` is used only for the others.
+every paper of a venue, so the booktitle or journal comes from this table; a venue it does not know (a workshop,
+OpenReview) gives a `@misc` whose `howpublished` is the short venue.
 Where a catalog entry's `venue_full` (checked against its sources) quotes the name, the comment on the row
 names that entry; rows without one use the venue's usual name, not yet checked against a page here. Years,
 volumes and pages are left out on purpose: the entry's year says when.

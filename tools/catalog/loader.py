@@ -57,6 +57,7 @@ def _load_keyed(
         shown = _shown(root, path, root_shown)
         obj = _parse(path, shown, model, problems)
         if obj is None:
+            catalog.unreadable.add(f"{sub}/{path.stem}")
             continue
         obj_id = obj.id  # type: ignore[attr-defined]
         if obj_id != path.stem:

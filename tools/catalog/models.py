@@ -307,6 +307,9 @@ class Catalog(BaseModel):
     results: dict[str, ResultTable] = Field(default_factory=dict)
     recipes: dict[str, Recipe] = Field(default_factory=dict)
     files: dict[str, str] = Field(default_factory=dict, description="object key -> file it came from")
+    unreadable: set[str] = Field(
+        default_factory=set, description="object keys ('methods/lora') of files that exist but failed to load"
+    )
 
     def method(self, method_id: str) -> MethodEntry | None:
         return self.methods.get(method_id)

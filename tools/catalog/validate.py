@@ -25,6 +25,13 @@ def _file(catalog: Catalog, method_id: str) -> str:
     return catalog.files.get(f"methods/{method_id}", f"{catalog.root}/methods/{method_id}.yaml")
 
 
+def _unknown(catalog: Catalog, folder: str, obj_id: str) -> bool:
+    """Not in the catalog, and not merely a file that failed to load: that file's own problem is reported, and
+    every reference to it would only repeat it."""
+    present = catalog.methods if folder == "methods" else catalog.benchmarks
+    return obj_id not in present and f"{folder}/{obj_id}" not in catalog.unreadable
+
+
 def _check_categories(catalog: Catalog) -> Iterable[Problem]:
     if catalog.taxonomy is None:
         return
@@ -86,9 +93,9 @@ def _check_variants(catalog: Catalog) -> Iterable[Problem]:
         if entry.variant_of is None:
             continue
         parent = catalog.methods.get(entry.variant_of)
-        if parent is None:
+        if parent is None and _unknown(catalog, "methods", entry.variant_of):
             yield Problem(_file(catalog, entry.id), "variant_of", f"unknown method '{entry.variant_of}'")
-        elif parent.variant_of is not None:
+        elif parent is not None and parent.variant_of is not None:
             yield Problem(_file(catalog, entry.id), "variant_of", f"'{parent.id}' is itself a variant; name its parent")
 
 
@@ -118,7 +125,7 @@ def _check_results(catalog: Catalog) -> Iterable[Problem]:
     for table in catalog.results.values():
         file = catalog.files[f"results/{table.id}"]
         bench = catalog.benchmarks.get(table.benchmark)
-        if bench is None:
+        if bench is None and _unknown(catalog, "benchmarks", table.benchmark):
             yield Problem(file, "benchmark", f"unknown benchmark '{table.benchmark}'")
         tasks = set(bench.task_ids()) if bench else set()
         for i, row in enumerate(table.rows):
@@ -127,7 +134,7 @@ def _check_results(catalog: Catalog) -> Iterable[Problem]:
             if row.row_kind != "method" and row.method is not None:
                 yield Problem(file, f"rows[{i}].method", f"must be null for a {row.row_kind} row")
             entry = catalog.methods.get(row.method or "")
-            if row.method is not None and entry is None:
+            if row.method is not None and _unknown(catalog, "methods", row.method):
                 yield Problem(file, f"rows[{i}].method", f"unknown method '{row.method}'")
             elif entry is not None and normalise_name(row.label) not in {n for n, _ in _names(entry)}:
                 yield Problem(file, f"rows[{i}].label",
@@ -140,14 +147,14 @@ def _check_results(catalog: Catalog) -> Iterable[Problem]:
 def _check_recipes(catalog: Catalog, registry: set[str] | None) -> Iterable[Problem]:
     for recipe in catalog.recipes.values():
         file = catalog.files[f"recipes/{recipe.id}"]
-        if recipe.id not in catalog.methods:
+        if _unknown(catalog, "methods", recipe.id):
             yield Problem(file, "id", f"unknown method '{recipe.id}' (a recipe is named after a catalog method)")
         if registry is not None and recipe.implementation not in registry:
             # a warning: the recipe may land before its implementation; `reproduce` refuses it until then
             yield Problem(file, "implementation", f"'{recipe.implementation}' is not in the methods registry yet",
                           "warning")
         for i, method_id in enumerate(recipe.compare_with):
-            if method_id not in catalog.methods:
+            if _unknown(catalog, "methods", method_id):
                 yield Problem(file, f"compare_with[{i}]", f"unknown method '{method_id}'")
         for bench_id, table_id in recipe.reference.items():
             table = catalog.results.get(table_id)

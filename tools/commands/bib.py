@@ -20,7 +20,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=(*FORMATS, "cff"), default="bibtex",
                         help="output format (default: bibtex); cff: this project's CITATION.cff")
     parser.add_argument("--category", metavar="NODE", help="only the papers of this taxonomy node (leaf or branch)")
-    parser.add_argument("--method", metavar="ID", nargs="+", help="only these methods' papers")
+    parser.add_argument("--method", metavar="ID", nargs="+",
+                        help="only these methods' papers (with --category: added to that node's)")
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     parser.add_argument("--force", action="store_true", help="with -o: overwrite FILE if it exists")
     parser.add_argument("--update-keys", action="store_true",
