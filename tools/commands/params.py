@@ -86,6 +86,8 @@ def counts(method_id: str, model: str, num_classes: int | None, options: dict[st
     except (ValueError, TypeError) as exc:  # a config the model cannot take, or bad model arguments
         option = "--set" if options else "--model"
         raise UserError(f"{option}: {method_id} on {model}: {_one_line(exc)}") from None
+    except Exception as exc:  # noqa: BLE001 - a timm model we cannot build or adapt: one line, not a traceback
+        raise UserError(f"--model: {method_id} on {model}: {type(exc).__name__}: {_one_line(exc)}") from None
 
 
 def run(args: argparse.Namespace) -> int:
