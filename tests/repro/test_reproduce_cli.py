@@ -29,12 +29,14 @@ def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str,
 def test_executable_runs_vpt_smoke(smoke_ready: Path, tmp_path: Path) -> None:
     """The script works from the repository root without installation, and the whole vpt smoke passes."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    # two of the three smoke tasks keep the test short: svhn (grid search) and eurosat (per-task settings)
     proc = subprocess.run([sys.executable, str(ROOT / "tools" / "reproduce"), "vpt", "--smoke", "--no-progress",
+                           "--tasks", "svhn,eurosat",
                            "--data-root", str(smoke_ready), "--out", str(tmp_path / "out")],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "smoke check passed" in proc.stdout
-    assert "model selection val200-grid-then-retrain (svhn, clevr_count): the test set was not used" in proc.stdout
+    assert "model selection val200-grid-then-retrain (svhn): the test set was not used" in proc.stdout
     record = json.loads((tmp_path / "out" / "record.json").read_text())
     assert record["implementation"] == "vpt-deep" and record["method"] == "vpt" and record["smoke"] is True
     svhn = record["tasks"]["svhn"]
@@ -42,7 +44,7 @@ def test_executable_runs_vpt_smoke(smoke_ready: Path, tmp_path: Path) -> None:
     assert [p["phase"] for p in svhn["phases"]] == ["grid-lr0.1-wd0.0001", "grid-lr0.025-wd0.0001", "final"]
     assert record["tasks"]["eurosat"]["model_selection"] == "last-epoch"  # per-task recipe values
     assert len(record["recipe_hash"]) == 64 and record["packages"]["torch"]
-    assert record["mean"] == pytest.approx(sum(t["accuracy"] for t in record["tasks"].values()) / 3)
+    assert record["mean"] == pytest.approx(sum(t["accuracy"] for t in record["tasks"].values()) / 2)
 
 
 def test_interrupted_run_resumes_to_the_same_result(smoke_ready: Path, tmp_path: Path,
@@ -79,7 +81,8 @@ def test_interrupted_run_resumes_to_the_same_result(smoke_ready: Path, tmp_path:
      if not __import__("torch").cuda.is_available() else ["reproduce", "lora", "--device", "nope"],
      "vpeft: error: --device"),
 ])
-def test_usage_and_data_errors(args: list[str], expected: str, smoke_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_usage_and_data_errors(args: list[str], expected: str, smoke_root: Path,
+                               capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = _run([a.replace("{data}", str(smoke_root)) for a in args], capsys)
     assert code == 2 and out == ""
     assert err.startswith(expected.replace("{data}", str(smoke_root))) and err.count("\n") == 1, err
@@ -92,7 +95,8 @@ def test_wrong_split_size_stops_before_training(smoke_copy: Path, tmp_path: Path
     code, out, err = _run(["reproduce", "lora", "--tasks", "svhn", "--data-root", str(smoke_copy),
                            "--out", str(tmp_path / "o"), *SHORT], capsys)
     assert (code, out) == (2, "")
-    assert err == f"vpeft: error: {path}: 150 images listed, VTAB-1k val200 has 200 (see site/reproduce.md#prepare-vtab-1k)\n"
+    docs = "(see site/reproduce.md#prepare-vtab-1k)"
+    assert err == f"vpeft: error: {path}: 150 images listed, VTAB-1k val200 has 200 {docs}\n"
     assert not (tmp_path / "o" / "tasks").exists()
 
 

@@ -56,9 +56,10 @@ def test_plot_is_log_scaled_and_leaves_out_zero_parameters() -> None:
 
 
 def test_method_page_shows_the_registry_count(small_catalog: Path) -> None:
-    import methods
     import timm
     import torch
+
+    import methods
 
     text = (small_catalog / "methods" / "alpha.yaml").read_text()
     (small_catalog / "methods" / "alpha.yaml").write_text(text + "implementation: lora\n")

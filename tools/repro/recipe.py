@@ -130,7 +130,8 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
         if not sep or not key:
             raise UserError(f"--set {item!r}: expected KEY=VALUE")
         if key not in SETTING_NAMES and key != "backbone" and not key.startswith("method."):
-            raise UserError(f"--set {key}: unknown setting (known: backbone, {', '.join(SETTING_NAMES)}, method.OPTION)")
+            known = ", ".join(("backbone", *SETTING_NAMES, "method.OPTION"))
+            raise UserError(f"--set {key}: unknown setting (known: {known})")
         try:
             out[key] = yaml.safe_load(text)
         except yaml.YAMLError:
