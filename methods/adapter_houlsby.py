@@ -33,6 +33,7 @@ from pydantic import Field
 from torch import nn
 
 from methods import _vit
+from methods._blocks import insert_per_block
 from methods.base import Method, MethodConfig
 from methods.layers.adapter import Bottleneck
 from methods.registry import register
@@ -65,21 +66,19 @@ class AdapterHoulsby(Method):
     def identity_at_init(self) -> bool:
         return self.cfg.init == "zero_up"
 
-    def _adapter(self, dim: int, ref: torch.Tensor) -> Bottleneck:
-        return Bottleneck(dim, self.cfg.dim, act=self.cfg.act, init=self.cfg.init).to(ref.device, ref.dtype)
-
     def apply(self, model: nn.Module) -> None:
-        blocks = _vit.require_standard_blocks(model, self.spec.id)
         dim = _vit.embed_dim(model)
-        for block in blocks:
-            ref = block.norm1.weight
-            if self.cfg.placement == "both":
-                block.adapter_houlsby_attn = self._adapter(dim, ref)
-            block.adapter_houlsby_mlp = self._adapter(dim, ref)
-            if self.cfg.train_norms:
+        names = ["adapter_houlsby_attn"] if self.cfg.placement == "both" else []
+        names.append("adapter_houlsby_mlp")
+
+        def make() -> dict[str, nn.Module]:
+            return {n: Bottleneck(dim, self.cfg.dim, act=self.cfg.act, init=self.cfg.init) for n in names}
+
+        insert_per_block(model, self.spec.id, make, _houlsby_block_forward)
+        if self.cfg.train_norms:
+            for block in _vit.blocks(model):
                 block.norm1.requires_grad_(True)
                 block.norm2.requires_grad_(True)
-            _vit.set_forward(block, _houlsby_block_forward)
 
     def owns(self, name: str) -> bool:
         parts = name.split(".")

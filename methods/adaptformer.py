@@ -29,6 +29,7 @@ from pydantic import Field
 from torch import nn
 
 from methods import _vit
+from methods._blocks import insert_per_block
 from methods.base import Method, MethodConfig
 from methods.layers.adapter import Bottleneck
 from methods.registry import register
@@ -69,9 +70,6 @@ class AdaptFormer(Method):
     cfg: AdaptFormerConfig
 
     def apply(self, model: nn.Module) -> None:
-        blocks = _vit.require_standard_blocks(model, self.spec.id)
         dim = _vit.embed_dim(model)
-        for block in blocks:
-            ref = block.norm1.weight
-            block.adaptformer = AdaptMLP(dim, self.cfg).to(ref.device, ref.dtype)
-            _vit.set_forward(block, _adaptformer_block_forward)
+        make = lambda: {"adaptformer": AdaptMLP(dim, self.cfg)}  # noqa: E731 - one fresh adapter per block
+        insert_per_block(model, self.spec.id, make, _adaptformer_block_forward)

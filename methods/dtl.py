@@ -27,13 +27,12 @@ V-PETL Bench's VTAB-1k 0.04M.
 from __future__ import annotations
 
 import math
-import types
 
 import torch
 from pydantic import Field
 from torch import nn
 
-from methods import _vit
+from methods import _features, _vit
 from methods.base import Method, MethodConfig
 from methods.registry import register
 
@@ -70,7 +69,7 @@ def _dtl_forward_features(
     model: nn.Module, x: torch.Tensor, attn_mask: torch.Tensor | None = None, is_causal: bool = False
 ) -> torch.Tensor:
     side: DTLSide = model.dtl
-    x = model.norm_pre(model.patch_drop(model._pos_embed(model.patch_embed(x))))
+    x = _features.embed_tokens(model, x)
     running: torch.Tensor | float = 0.0
     for i, block in enumerate(model.blocks):
         if i in side.slot:
@@ -107,5 +106,4 @@ class DTL(Method):
         ref = next(model.parameters())
         side = DTLSide(_vit.embed_dim(model), self.cfg.r, self.cfg.beta, low, add)
         model.dtl = side.to(ref.device, ref.dtype)
-        # instance attribute: timm's forward() calls self.forward_features, the head stays the model's own
-        model.forward_features = types.MethodType(_dtl_forward_features, model)  # type: ignore[method-assign]
+        _features.set_forward_features(model, _dtl_forward_features)

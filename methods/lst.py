@@ -43,14 +43,12 @@ ladders 13 x (768*96+96) = 959,712 (12 blocks + embeddings); gates 12; final nor
 
 from __future__ import annotations
 
-import types
-
 import torch
 from pydantic import Field
 from timm.models.vision_transformer import Block, init_weights_vit_timm
 from torch import nn
 
-from methods import _vit
+from methods import _features, _vit
 from methods.base import Method, MethodConfig
 from methods.registry import register
 
@@ -98,7 +96,7 @@ def _lst_forward_features(
 ) -> torch.Tensor:
     """Backbone blocks with the side network alongside; returns the side output at the backbone width."""
     net: LadderSideNetwork = model.lst_side
-    x = model.norm_pre(model.patch_drop(model._pos_embed(model.patch_embed(x))))
+    x = _features.embed_tokens(model, x)
     kwargs = {"attn_mask": attn_mask, "is_causal": is_causal}
     side = net.first_down(x)
     for i, block in enumerate(model.blocks):
@@ -131,5 +129,4 @@ class LST(Method):
         ref = blocks[0].norm1.weight
         net = LadderSideNetwork(dim, blocks[0].attn.num_heads, mlp_ratio, len(blocks), self.cfg)
         model.lst_side = net.to(ref.device, ref.dtype)
-        # instance attribute: timm's forward() calls self.forward_features, forward_head stays the model's own
-        model.forward_features = types.MethodType(_lst_forward_features, model)  # type: ignore[method-assign]
+        _features.set_forward_features(model, _lst_forward_features)

@@ -19,8 +19,8 @@ Sources and choices:
   Mona does not start as the backbone (up projection non-zero, gamma 1e-6).
 - The official bottleneck width 64 is hard-coded (`Mona(dim, 8)`'s factor argument is unused); default `dim=64`.
 - Count: no VTAB-1k count is published for Mona (V-PETL Bench has no Mona row). On ViT-B/16 each Mona has
-  3*768 (norm, gamma, gammax) + 768*64+64 + 64*(9+25+49)+3*64 + 64*64+64 + 64*768+768 = 111,872 parameters;
-  24 Monas: 2,684,928 (2.68M).
+  4*768 (LayerNorm weight and bias, gamma, gammax) + 768*64+64 + 64*(9+25+49)+3*64 + 64*64+64 + 64*768+768
+  = 111,872 parameters; 24 Monas: 2,684,928 (2.68M).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from pydantic import Field, field_validator
 from torch import nn
 
 from methods import _vit
+from methods._blocks import insert_per_block
 from methods.base import Method, MethodConfig
 from methods.layers.adapter import Bottleneck
 from methods.layers.token_grid import conv_tokens, model_grid
@@ -101,10 +102,9 @@ class Mona(Method):
     cfg: MonaConfig
 
     def apply(self, model: nn.Module) -> None:
-        blocks = _vit.require_standard_blocks(model, self.spec.id)
         dim, n_prefix, grid = _vit.embed_dim(model), _vit.num_prefix_tokens(model), model_grid(model)
-        for block in blocks:
-            ref = block.norm1.weight
-            block.mona_attn = MonaLayer(dim, self.cfg, n_prefix, grid).to(ref.device, ref.dtype)
-            block.mona_mlp = MonaLayer(dim, self.cfg, n_prefix, grid).to(ref.device, ref.dtype)
-            _vit.set_forward(block, _mona_block_forward)
+
+        def make() -> dict[str, nn.Module]:
+            return {name: MonaLayer(dim, self.cfg, n_prefix, grid) for name in ("mona_attn", "mona_mlp")}
+
+        insert_per_block(model, self.spec.id, make, _mona_block_forward)

@@ -30,13 +30,13 @@ keeps for inference are 12 x 2 x 20 x 768 = 368,640 = 0.37M (what `reparameteriz
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from pydantic import Field
 from timm.models.vision_transformer import Attention
 from torch import nn
 
 from methods import _vit
 from methods.base import Method, MethodConfig
+from methods.layers.prefixed_attention import prefixed_attention, require_timm_attention
 from methods.registry import register
 
 
@@ -67,32 +67,13 @@ class PrefixEncoder(nn.Module):
         return self.mlp(self.embedding).reshape(self.length, 2, self.dim).transpose(0, 1)
 
 
-def _extend_mask(mask: torch.Tensor, length: int) -> torch.Tensor:
-    """Let every query see the prefix columns: pad the key axis of a bool or additive mask in front."""
-    pad = torch.ones if mask.dtype == torch.bool else torch.zeros
-    return torch.cat([pad(*mask.shape[:-1], length, dtype=mask.dtype, device=mask.device), mask], dim=-1)
-
-
 def _prefix_attention_forward(
     attn: Attention, x: torch.Tensor, attn_mask: torch.Tensor | None = None, is_causal: bool = False
 ) -> torch.Tensor:
-    """timm's Attention with per-head key/value prefixes in front of the sequence's keys and values."""
-    if is_causal:
-        raise ValueError("prefix-tuning: is_causal is not supported")
-    b, n, _ = x.shape
-    gate = attn.gate(x).sigmoid() if getattr(attn, "gate", None) is not None else None
-    q, k, v = attn.qkv(x).reshape(b, n, 3, attn.num_heads, attn.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
-    q, k = attn.q_norm(q), attn.k_norm(k)
+    """timm's Attention with this layer's key/value prefixes in front of the sequence's keys and values."""
     enc: PrefixEncoder = attn.prefix_tuning
-    pk, pv = enc.prefixes().to(k.dtype).reshape(2, enc.length, attn.num_heads, attn.head_dim).transpose(1, 2)
-    k = torch.cat([pk.unsqueeze(0).expand(b, -1, -1, -1), k], dim=2)
-    v = torch.cat([pv.unsqueeze(0).expand(b, -1, -1, -1), v], dim=2)
-    mask = _extend_mask(attn_mask, enc.length) if attn_mask is not None else None
-    out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=attn.attn_drop.p if attn.training else 0.0)
-    out = attn.norm(out.transpose(1, 2).reshape(b, n, -1))
-    if gate is not None:
-        out = out * gate
-    return attn.proj_drop(attn.proj(out))
+    pk, pv = enc.prefixes().reshape(2, enc.length, attn.num_heads, attn.head_dim).transpose(1, 2)
+    return prefixed_attention(attn, x, pk, pv, attn_mask, is_causal, "prefix-tuning")
 
 
 @register("prefix-tuning", config=PrefixConfig, mergeable=False, identity_at_init=False, paper="2101.00190")
@@ -100,11 +81,7 @@ class PrefixTuning(Method):
     cfg: PrefixConfig
 
     def check_model(self, model: nn.Module) -> None:
-        for i, block in enumerate(_vit.require_vit(model, self.spec.id).blocks):
-            if not isinstance(getattr(block, "attn", None), Attention):
-                raise _vit.UnsupportedModelError(
-                    f"method 'prefix-tuning' needs timm's Attention at blocks.{i}.attn; supported: {_vit.SUPPORTED}"
-                )
+        require_timm_attention(_vit.require_vit(model, self.spec.id), self.spec.id, _vit.SUPPORTED)
 
     def apply(self, model: nn.Module) -> None:
         for block in _vit.blocks(model):

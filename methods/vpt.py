@@ -99,6 +99,23 @@ def _vpt_block_forward(
     return x
 
 
+def insert_prompts(model: nn.Module, num_tokens: int, dropout: float, *, deep: bool) -> None:
+    """Give block 0 (every block if `deep`) prompts `blocks.{i}.vpt_prompt` and route the blocks through VPT."""
+    blocks = _vit.blocks(model)
+    dim, bound = _vit.embed_dim(model), init_bound(model)
+    ref = next(model.parameters())
+    for i, block in enumerate(blocks):
+        block.vpt_num_prefix = _vit.num_prefix_tokens(model)
+        block.vpt_num_tokens = num_tokens
+        block.vpt_first, block.vpt_last = i == 0, i == len(blocks) - 1
+        if i == 0 or deep:
+            prompt = torch.empty(num_tokens, dim, device=ref.device, dtype=ref.dtype)
+            block.vpt_prompt = nn.Parameter(nn.init.uniform_(prompt, -bound, bound))
+            block.vpt_dropout = nn.Dropout(dropout)
+        if hasattr(block, "vpt_prompt") or block.vpt_last:
+            _vit.set_forward(block, _vpt_block_forward)
+
+
 class _VPT(Method):
     """Shared apply for both variants; `deep` selects which blocks get their own prompts."""
 
@@ -110,19 +127,7 @@ class _VPT(Method):
         init_bound(model)
 
     def apply(self, model: nn.Module) -> None:
-        blocks = _vit.blocks(model)
-        n, dim, bound = self.cfg.num_tokens, _vit.embed_dim(model), init_bound(model)
-        ref = next(model.parameters())
-        for i, block in enumerate(blocks):
-            block.vpt_num_prefix = _vit.num_prefix_tokens(model)
-            block.vpt_num_tokens = n
-            block.vpt_first, block.vpt_last = i == 0, i == len(blocks) - 1
-            if i == 0 or self.deep:
-                prompt = torch.empty(n, dim, device=ref.device, dtype=ref.dtype)
-                block.vpt_prompt = nn.Parameter(nn.init.uniform_(prompt, -bound, bound))
-                block.vpt_dropout = nn.Dropout(self.cfg.dropout)
-            if hasattr(block, "vpt_prompt") or block.vpt_last:
-                _vit.set_forward(block, _vpt_block_forward)
+        insert_prompts(model, self.cfg.num_tokens, self.cfg.dropout, deep=self.deep)
 
 
 @register("vpt-shallow", config=VPTShallowConfig, mergeable=False, identity_at_init=False, paper="2203.12119",

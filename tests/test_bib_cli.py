@@ -24,8 +24,12 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 def test_bib_formats_on_stdout(small_catalog: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = str(small_catalog)
-    code, out, _ = run(capsys, "--catalog", root, "bib")
+    code, out, err = run(capsys, "--catalog", root, "bib")
     assert code == 0 and len(bibtex_both(out)) == 4  # survey, benchmark, alpha, beta
+    assert "4 paper(s) have no locked citation key yet" in err  # the small catalog has no lock file
+    assert run(capsys, "--catalog", root, "bib", "--update-keys")[0] == 0
+    code, out, err = run(capsys, "--catalog", root, "bib")
+    assert code == 0 and err == "" and "@inproceedings{lovelace2023alpha," in out
     code, out, _ = run(capsys, "--catalog", root, "bib", "--format", "csl-json", "--method", "beta")
     assert code == 0 and [i["title"] for i in json.loads(out)] == ["Beta: Another Test Adapter"]
     check_csl(out)

@@ -6,7 +6,7 @@ import pytest
 
 from tests.bib_checks import bibtex_both, check_csl, ris_records
 from tests.conftest import CATALOG
-from tools.bib import bibtex_entry, citation_key, export, select_entries
+from tools.bib import bibliography_files, bibtex_entry, citation_key, export, select_entries
 from tools.bib.keys import owner_of
 from tools.catalog.models import Catalog
 from tools.catalog.service import valid_catalog
@@ -79,3 +79,11 @@ def test_ris_has_required_tags(catalog: Catalog) -> None:
     by_id = {r["ID"][0]: r for r in records}
     adaptformer = by_id["chen2022adaptformer"]
     assert adaptformer["TY"] == ["CPAPER"] and adaptformer["PY"] == ["2022"] and adaptformer["AU"][0] == "Chen, Shoufa"
+
+
+def test_bibliography_files_for_the_site(catalog: Catalog) -> None:
+    files = bibliography_files(catalog)
+    assert {"vpeft.bib", "vpeft.json", "vpeft.ris", "adapter-tuning.bib", "addition-based.ris"} <= set(files)
+    assert len(bibtex_both(files["vpeft.bib"])) == _papers(catalog)
+    expected = {citation_key(catalog, m) for m in catalog.methods_in("side-tuning")}
+    assert set(bibtex_both(files["side-tuning.bib"])) == expected

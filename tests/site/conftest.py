@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -18,7 +19,8 @@ from tests.conftest import ROOT
 @dataclass
 class Built:
     out: Path
-    seconds: float
+    seconds: float  # wall clock, process start included
+    cpu_seconds: float  # user + system time of the build process: what the build costs on an idle machine
 
 
 @pytest.fixture(scope="session")
@@ -27,14 +29,17 @@ def real_site(tmp_path_factory: pytest.TempPathFactory) -> Built:
     out = tmp_path_factory.mktemp("public")
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     env.pop("VPEFT_CATALOG", None)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return Built(out, seconds)
+    return Built(out, seconds, cpu)
 
 
 @dataclass

@@ -195,12 +195,12 @@ def test_filtering_a_thousand_rows_takes_under_100_ms(browser: webdriver.Chrome,
     try:
         browser.get(url + "index.html")
         assert count_text(browser) == "1000 of 1000 methods"
-        # Each query three times; the median counts (one slow run on a loaded machine is not the page).
+        # Each query five times; the median counts (one slow run on a loaded machine is not the page).
         timings = browser.execute_script("""
             const q = document.querySelector('input[name=q]'), out = {};
             for (const text of ['lora', '', 'adapter 1', 'prompt', '', 'zzz-nothing', '']) {
               const runs = [];
-              for (let k = 0; k < 3; k++) {
+              for (let k = 0; k < 5; k++) {
                 q.value = 'reset-' + k; q.dispatchEvent(new Event('input', {bubbles: true}));
                 document.body.offsetHeight;
                 const t = performance.now();
@@ -208,10 +208,11 @@ def test_filtering_a_thousand_rows_takes_under_100_ms(browser: webdriver.Chrome,
                 document.body.offsetHeight;  // include the layout the change causes
                 runs.push(performance.now() - t);
               }
-              out[text] = runs.sort((a, b) => a - b)[1];
+              out[text] = runs.sort((a, b) => a - b)[2];
             }
             return out;""")
         assert count_text(browser) == "1000 of 1000 methods"
+        print("filter timings (ms, median of 5):", timings)
         assert max(timings.values()) < 100, timings
         browser.find_element("css selector", "button.vpeft-more").click()
         assert len(visible_rows(browser)) == 1000

@@ -18,7 +18,10 @@ CAT = valid_catalog(str(CATALOG))
 
 
 def test_build_is_fast(real_site: Built) -> None:
-    assert real_site.seconds < 15, f"full build took {real_site.seconds:.1f} s"
+    """Under 15 s on a 2-core machine. The build is one process, so its CPU time is what it takes on an idle
+    machine; the wall clock also counts the tests running beside it, so it only gets a loose bound."""
+    assert real_site.cpu_seconds < 15, f"full build used {real_site.cpu_seconds:.1f} s of CPU"
+    assert real_site.seconds < 60, f"full build took {real_site.seconds:.1f} s"
 
 
 def test_every_catalog_object_has_a_page(real_site: Built) -> None:

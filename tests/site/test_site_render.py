@@ -82,3 +82,24 @@ def test_build_pages_writes_a_complete_docs_folder(small_catalog: Path, tmp_path
     home = (tmp_path / "index.md").read_text(encoding="utf-8")
     assert "<!-- vpeft:home -->" not in home and 'class="vpeft-tree"' in home
     assert re.search(r"^title: ", (tmp_path / "method" / "alpha.md").read_text(encoding="utf-8"), re.M)
+
+
+def test_reproduced_results_are_grouped_apart_from_reported_ones(small_catalog: Path) -> None:
+    import yaml
+
+    scores = {"cub200_2011": 80.0, "nabirds": 70.0, "oxford_flowers": 90.0, "stanford_dogs": 60.0,
+              "stanford_cars": 50.0}
+    for kind in ("benchmark", "reproduced"):
+        table = {"id": f"t-{kind}", "benchmark": "fgvc", "backbone": "ViT-B/16",
+                 "source": {"name": f"source-{kind}", "kind": kind, "url": f"https://example.org/{kind}"},
+                 "rows": [{"label": "Alpha", "method": "alpha", "params_m": 0.1, "scores": scores},
+                          {"label": "Beta", "method": "beta", "params_m": 1.0, "scores": scores}]}
+        (small_catalog / "results").mkdir(exist_ok=True)
+        (small_catalog / "results" / f"t-{kind}.yaml").write_text(yaml.safe_dump(table), encoding="utf-8")
+    site = render_site(valid_catalog(str(small_catalog)), trainable={})
+    page = site.pages["leaderboard/fgvc.md"]
+    reported, reproduced = page.split('<h2 id="reproduced">')
+    assert "source-benchmark" in reported and "source-reproduced" not in reported
+    assert "source-reproduced" in reproduced and "source-benchmark" not in reproduced
+    alpha = site.pages["method/alpha.md"]
+    assert "(reported)" in alpha and "(reproduced)" in alpha

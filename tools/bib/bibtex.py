@@ -30,7 +30,7 @@ def bibtex_fields(record: Record) -> list[tuple[str, str]]:
         ("doi", encode(record.doi) if record.doi else None),
         # arXiv's own export: eprint + archivePrefix (primaryClass only when a source gave it: the catalog has none)
         ("eprint", record.arxiv),
-        ("archiveprefix", "arXiv" if record.arxiv else None),
+        ("archivePrefix", "arXiv" if record.arxiv else None),
         ("url", record.url),
     ]
     return [(name, value) for name, value in fields if name and value]

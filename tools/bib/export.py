@@ -51,3 +51,16 @@ def select_entries(catalog: Catalog, category: str | None = None, method_ids: li
         if entry not in chosen:
             chosen.append(entry)
     return chosen
+
+
+def bibliography_files(catalog: Catalog, stem: str = "vpeft") -> dict[str, str]:
+    """Every download the site offers: `{stem}.{ext}` for the whole bibliography and `{node}.{ext}` for each
+    taxonomy node with papers, in every format. File name -> text."""
+    files = {f"{stem}.{EXTENSIONS[fmt]}": export(catalog, fmt) for fmt in FORMATS}
+    if catalog.taxonomy is None:
+        return files
+    for node, _ in catalog.taxonomy.walk():
+        entries = select_entries(catalog, node.id)
+        if entries:
+            files.update({f"{node.id}.{EXTENSIONS[fmt]}": export(catalog, fmt, entries) for fmt in FORMATS})
+    return files

@@ -12,6 +12,7 @@ Variants (`variant_of`) share their paper, so they have no key of their own: the
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -71,8 +72,16 @@ def load_keys(catalog: Catalog) -> CitationKeys:
     path = lock_path(catalog)
     if not path.exists():
         return CitationKeys()
+    stat = path.stat()
+    return _load_keys(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=8)
+def _load_keys(path_text: str, mtime_ns: int, size: int) -> CitationKeys:
+    """Parsed once per file version: the site asks for one method's key at a time."""
+    path = Path(path_text)
     try:
-        data = read_yaml(path, str(path))
+        data = read_yaml(path, path_text)
         return CitationKeys.model_validate(data)
     except YamlFileError as exc:
         raise UserError(str(exc.problem)) from None

@@ -10,10 +10,12 @@ from pylatexenc.latexencode import RULE_REGEX, UnicodeToLatexConversionRule, Uni
 _EXTRA = [
     (re.compile(r"\{"), r"\\textbraceleft{}"),
     (re.compile(r"\}"), r"\\textbraceright{}"),
-    # TeX ligatures: "--" would print an en dash and "``" / "''" curly quotes; a {} between keeps the characters
+    # TeX ligatures ("--" an en dash, "``" a curly quote, ...): a {} between keeps the characters
     (re.compile(r"-(?=-)"), "-{}"),
     (re.compile(r"`(?=`)"), "`{}"),
     (re.compile(r"'(?=')"), "'{}"),
+    (re.compile(r"([?!])(?=`)"), r"\1{}"),  # ?` and !` are the inverted marks
+    (re.compile(r"([<>,])(?=\1)"), r"\1{}"),  # << >> ,, are guillemets and a low quote in T1 fonts
     # pylatexenc writes a straight double quote as '' (a closing curly quote in TeX); keep it straight
     (re.compile(r'"'), '{"}'),
 ]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tools.bib import FORMATS, export, select_entries
 from tools.bib.cff import cff_text
-from tools.bib.keys import lock_path, update_keys
+from tools.bib.keys import complete_keys, lock_path, update_keys
 from tools.catalog.service import valid_catalog
 from tools.errors import UserError
 
@@ -48,6 +48,10 @@ def run(args: argparse.Namespace) -> int:
         text = cff_text(catalog)
     else:
         text = export(catalog, args.format, select_entries(catalog, args.category, args.method))
+    _, unlocked = complete_keys(catalog, lockable_only=True)
+    if unlocked:
+        print(f"vpeft: note: {len(unlocked)} paper(s) have no locked citation key yet ({', '.join(unlocked[:5])}"
+              f"{', ...' if len(unlocked) > 5 else ''}); run `vpeft bib --update-keys`", file=sys.stderr)
     if args.output:
         _write(Path(args.output), text, args.force)
         print(f"wrote {args.output}", file=sys.stderr)

@@ -7,6 +7,7 @@ mkdocs.yml, or $VPEFT_CATALOG (set by `vpeft --catalog DIR site ...`). `mkdocs s
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -26,7 +27,14 @@ from tools.errors import UserError  # noqa: E402
 from tools.site.render import SiteContent, fill_markers, render_site  # noqa: E402
 
 CATALOG_ENV = "VPEFT_CATALOG"
-_content: SiteContent | None = None
+log = logging.getLogger("mkdocs.plugins.vpeft")
+_content: SiteContent | None = None  # the last good build: mkdocs keeps this module between `serve` rebuilds
+_serving = False
+
+
+def on_startup(command: str, **_: Any) -> None:
+    global _serving
+    _serving = command == "serve"
 
 
 def catalog_dir(config: MkDocsConfig) -> Path:
@@ -41,7 +49,10 @@ def on_files(files: Files, config: MkDocsConfig, **_: Any) -> Files:
     try:
         _content = render_site(valid_catalog(str(catalog_dir(config))))
     except UserError as exc:
-        raise PluginError(f"vpeft: {exc}") from None
+        if not (_serving and _content is not None):
+            raise PluginError(f"vpeft: {exc}") from None
+        # A half-edited entry must not stop `mkdocs serve`: say what is wrong, keep showing the last good pages.
+        log.error(f"vpeft: {exc}\nvpeft: still serving the pages of the last valid catalog")
     for uri, text in _content.pages.items():
         if files.get_file_from_path(uri) is not None:
             raise PluginError(f"vpeft: site/{uri} is hand-written but the build also generates it; remove one")

@@ -7,7 +7,7 @@ torch is imported only when some entry names an implementation.
 from __future__ import annotations
 
 BACKBONE = "vit_base_patch16_224"
-BACKBONE_LABEL = "ViT-B/16 (timm vit_base_patch16_224), classification head excluded"
+BACKBONE_LABEL = "ViT-B/16 (timm vit_base_patch16_224; the classification head is not counted)"
 
 
 def trainable_counts(implementations: set[str]) -> dict[str, int]:
@@ -33,6 +33,6 @@ def usage_snippet(implementation: str) -> str:
     return (
         "import timm, methods\n\n"
         f'model = timm.create_model("{BACKBONE}", pretrained=True, num_classes=100)\n'
-        f'methods.apply(model, "{implementation}")  # freezes the backbone, adds the trainable parameters\n'
+        f'methods.apply(model, "{implementation}")  # freezes the backbone, adds what is trained\n'
         "print(methods.trainable_parameters(model))\n"
     )

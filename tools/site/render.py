@@ -7,7 +7,7 @@ ever a template variable, so it is never read as a template either.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,8 @@ import yaml
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from tools.catalog.models import Benchmark, Catalog, MethodEntry
+from tools.catalog.derived import aggregates
+from tools.catalog.models import Benchmark, Catalog, MethodEntry, ResultRow
 from tools.site import figures, views
 from tools.site.links import page_title, relative, safe_url
 from tools.site.params import BACKBONE_LABEL, trainable_counts, usage_snippet
@@ -160,9 +161,8 @@ def method_pages(catalog: Catalog, trainable: dict[str, int]) -> dict[str, str]:
     return out
 
 
-def plot_for(board: views.Board, table_rows: list[Any], bench: Benchmark, catalog: Catalog, here: str) -> Markup | None:
-    from tools.catalog.derived import aggregates
-
+def plot_for(board: views.Board, table_rows: list[ResultRow], bench: Benchmark, catalog: Catalog,
+             here: str) -> Markup | None:
     items = []
     for row in table_rows:
         mean = aggregates(row, bench).task_mean
@@ -177,7 +177,7 @@ def plot_for(board: views.Board, table_rows: list[Any], bench: Benchmark, catalo
     return Markup(render("plot.svg.j2", plot=plot, plot_id=f"plot-{board.id}", title=title))
 
 
-def plot_caption(board: views.Board, left_out: list[str]) -> str:
+def plot_caption(left_out: list[str]) -> str:
     text = ("Average score against trainable parameters (log scale). Filled points joined by the line form the "
             "Pareto front: no other row has both fewer parameters and a higher score.")
     if left_out:
@@ -190,7 +190,8 @@ def leaderboard_page(catalog: Catalog, bench: Benchmark) -> str:
     groups = []
     for kind, title, empty in (
         ("reported", "Reported results", "No reported results stored."),
-        ("reproduced", "Reproduced results", "No reproduction of this benchmark is stored yet (the command vpeft results add stores one)."),
+        ("reproduced", "Reproduced results",
+         "No reproduction of this benchmark is stored yet (the command vpeft results add stores one)."),
     ):
         boards = []
         for table in views.tables_of(catalog, bench.id):
@@ -199,7 +200,7 @@ def leaderboard_page(catalog: Catalog, bench: Benchmark) -> str:
             board = views.board(catalog, table, bench, here)
             svg = plot_for(board, table.rows, bench, catalog, here) if bench.averaged else None
             left_out = [r.label for r in table.rows if r.params_m == 0]
-            boards.append({**board.__dict__, "plot_svg": svg, "plot_caption": plot_caption(board, left_out)})
+            boards.append(replace(board, plot_svg=svg, plot_caption=plot_caption(left_out)))
         groups.append({"id": kind, "title": title, "boards": boards, "empty": empty})
     note = ""
     if bench.groups and bench.averaged:

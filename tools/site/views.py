@@ -186,7 +186,8 @@ class Board:
     section: str | None
     columns: list[Column]
     rows: list[BoardRow]
-    plot_svg: str | None = None
+    plot_svg: str | None = None  # the accuracy-vs-parameters figure, rendered by its (autoescaping) template
+    plot_caption: str = ""
 
 
 def source_link(table: ResultTable) -> Link:
