@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CATALOG, ROOT
+from tools.catalog.service import valid_catalog
 from tools.cli import main
 from tools.repro.train import STOP_ENV
 
@@ -111,31 +113,35 @@ def test_dry_run_prints_the_plan(smoke_ready: Path, tmp_path: Path, capsys: pyte
     assert not (tmp_path / "tasks").exists()
 
 
-def test_real_run_record_becomes_a_reproduced_table(smoke_ready: Path, tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_shard_records_become_one_reproduced_table(smoke_ready: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A run over a VTAB-layout folder in two shards (as on two devices); `results add` stores them as one table."""
     out = tmp_path / "run"
-    code, stdout, _ = _run(["reproduce", "lora", "--data-root", str(smoke_ready), "--tasks", "svhn",
-                            "--weights", str(smoke_ready / "smoke-vit.safetensors"), "--out", str(out), *SHORT],
-                           capsys)
-    assert code == 1 and "NOT within tolerance" in stdout  # a tiny model is far from the published 85.3
-    record = out / "record.json"
+    for shard in ("1/2", "2/2"):
+        code, stdout, _ = _run(["reproduce", "lora", "--data-root", str(smoke_ready), "--tasks", "svhn,eurosat",
+                                "--shard", shard, "--weights", str(smoke_ready / "smoke-vit.safetensors"),
+                                "--out", str(out), *SHORT], capsys)
+        assert code == 1 and "NOT within tolerance" in stdout  # a tiny model is far from the published numbers
+    records = [out / "record-shard-1-of-2.json", out / "record-shard-2-of-2.json"]
+    first, second = (json.loads(r.read_text()) for r in records)
+    assert (set(first["tasks"]), set(second["tasks"])) == ({"svhn"}, {"eurosat"})
+    assert first["recipe_hash"] == second["recipe_hash"]
     catalog = tmp_path / "catalog"
-    import shutil
-
     shutil.copytree(CATALOG, catalog)
-    base = ["--catalog", str(catalog), "results", "add", str(record)]
-    code, stdout, _ = _run([*base, "--url", "https://example.org/run/record.json"], capsys)
-    assert code == 0
+    base = ["--catalog", str(catalog), "results", "add", *map(str, records)]
+    code, stdout, _ = _run([*base, "--url", "https://example.org/run/"], capsys)
+    assert code == 0, stdout
     (table,) = (catalog / "results" / "reproduced").glob("*.yaml")
     assert table.name.startswith("reproduced-lora-vtab-1k-")
     assert _run(["--catalog", str(catalog), "validate"], capsys)[0] == 0
-    from tools.catalog.service import valid_catalog
-
     stored = valid_catalog(str(catalog)).results[table.stem]
-    accuracy = json.loads(record.read_text())["tasks"]["svhn"]["accuracy"]
     assert stored.source.kind == "reproduced" and stored.rows[0].method == "lora"
-    assert stored.rows[0].scores == {"svhn": round(accuracy, 2)}
-    code, _, err = _run([*base, "--url", "https://example.org/run/record.json"], capsys)
+    assert stored.rows[0].scores == {"svhn": round(first["tasks"]["svhn"]["accuracy"], 2),
+                                     "eurosat": round(second["tasks"]["eurosat"]["accuracy"], 2)}
+    code, _, err = _run([*base, "--url", "https://example.org/run/"], capsys)
     assert code == 2 and "already exists" in err  # never overwritten
-    code, _, err = _run([*base[:-1], str(record), "--url", "http://example.org/r.json"], capsys)
-    assert code == 2 and err.startswith("vpeft: error: ") and "https" in err
+    code, _, err = _run([*base, "--url", "http://example.org/run/"], capsys)
+    assert code == 2 and err.startswith("vpeft: error: --url http://example.org/run/: must be an https:// URL")
+    code, _, err = _run(["--catalog", str(catalog), "results", "add", str(records[0]), str(records[0]),
+                         "--url", "https://example.org/run/"], capsys)
+    assert code == 2 and "task svhn is also in an earlier record" in err

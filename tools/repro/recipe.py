@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import yaml
@@ -76,6 +76,7 @@ class Resolved:
     overrides: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     per_task_names: set[str] = field(default_factory=set)
+    run_digest: str | None = None  # set by `restrict`: shards of one run share the digest of the whole run
 
     def source_of(self, name: str) -> str:
         """Where a setting's value came from, for the plan."""
@@ -100,8 +101,14 @@ class Resolved:
             "sources": self.sources, "assumed": self.assumed, "overrides": self.overrides,
         }
 
+    def restrict(self, tasks: list[str]) -> Resolved:
+        """The part of the run one shard trains; it keeps the whole run's digest."""
+        return replace(self, tasks={t: self.tasks[t] for t in tasks}, run_digest=self.digest())
+
     def digest(self) -> str:
         """sha256 of the resolved settings: the same command on the same catalog gives the same hash."""
+        if self.run_digest is not None:
+            return self.run_digest
         text = json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
