@@ -22,3 +22,23 @@ def insert_per_block(
         for name, module in make().items():
             setattr(block, name, module.to(ref.device, ref.dtype))
         _vit.set_forward(block, forward)
+
+
+def target_linears(model: nn.Module, method_id: str, suffixes: tuple[str, ...]) -> list[tuple[str, nn.Linear]]:
+    """(name, layer) of `blocks.{i}.{suffix}` for every suffix and block; a clear error if one is not a Linear."""
+    return [pair for suffix in suffixes for pair in _vit.block_linears(model, suffix, method_id)]
+
+
+def wrap_linears(
+    model: nn.Module, method_id: str, suffixes: tuple[str, ...], wrap: Callable[[nn.Linear], nn.Module]
+) -> None:
+    """Replace each target linear layer by `wrap(layer)` (a wrapper holding it as `base_layer`)."""
+    for name, linear in target_linears(model, method_id, suffixes):
+        _vit.replace_module(model, name, wrap(linear))
+
+
+def unwrap_merged(model: nn.Module, wrapper: type[nn.Module]) -> None:
+    """Put back, in place of every `wrapper` instance, the base layer its `merge()` returns (method folded in)."""
+    for name, mod in list(model.named_modules()):
+        if isinstance(mod, wrapper):
+            _vit.replace_module(model, name, mod.merge())  # type: ignore[operator]

@@ -16,9 +16,11 @@ Sources and choices:
   `train_norms=True` adds adapter-bert's LayerNorm training (the block norms norm1 / norm2).
 - Init: V-PETL Bench sets every adapter weight and bias to zero. With both projections zero no gradient ever
   reaches either weight matrix (d up = g * gelu(0)^T = 0, d down = up^T g ... = 0), so only the up bias would train;
-  we do not copy that. Default `init="houlsby"`: the paper's near-identity start, weights from a zero-mean normal
-  with std 1e-2 truncated at 2 std, biases zero (adapter-bert's code default `init_scale` is 1e-3). `init="zero_up"`
-  (zero up projection, the model starts exactly as the backbone) is available too.
+  we do not copy that. Default `init="houlsby"`: the paper's near-identity start (Sec. 2.1), i.e. the shared
+  `Bottleneck`'s "houlsby" init, weights from a zero-mean normal with std 1e-2 truncated at 2 std and zero biases
+  (the std is the value that layer documents from the paper; adapter-bert's code uses truncated normals with
+  `init_scale` 1e-3 and zero biases). `init="zero_up"` (zero up projection: the model starts exactly as the
+  backbone) is available too.
 - ViT vs BERT: BERT is post-norm (adapter before "add & norm"); in timm's pre-norm block the same spot is the
   branch output before the residual add, which is where both V-PETL Bench and we put it. LayerScale (if any) is
   applied before the adapter, as in V-PETL Bench.

@@ -27,7 +27,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from methods import _vit
+from methods._blocks import target_linears, unwrap_merged, wrap_linears
 from methods.base import Method, MethodConfig
 from methods.layers.adapter import Bottleneck
 from methods.registry import register
@@ -83,18 +83,12 @@ class HydraLinear(nn.Module):
 class Hydra(Method):
     cfg: HydraConfig
 
-    def _targets(self, model: nn.Module) -> list[tuple[str, nn.Linear]]:
-        return [pair for suffix in TARGETS for pair in _vit.block_linears(model, suffix, self.spec.id)]
-
     def check_model(self, model: nn.Module) -> None:
         super().check_model(model)
-        self._targets(model)
+        target_linears(model, self.spec.id, TARGETS)
 
     def apply(self, model: nn.Module) -> None:
-        for name, linear in self._targets(model):
-            _vit.replace_module(model, name, HydraLinear(linear, self.cfg))
+        wrap_linears(model, self.spec.id, TARGETS, lambda linear: HydraLinear(linear, self.cfg))
 
     def merge(self, model: nn.Module) -> None:
-        for name, mod in list(model.named_modules()):
-            if isinstance(mod, HydraLinear):
-                _vit.replace_module(model, name, mod.merge())
+        unwrap_merged(model, HydraLinear)

@@ -6,11 +6,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import timm
-import torch
 import yaml
 
-import methods
+from methods.counting import parameter_counts
 
 ROOT = Path(__file__).resolve().parents[2]
 VTAB_RESULTS = ROOT / "catalog" / "results" / "vpetl-bench-vtab-1k.yaml"
@@ -41,7 +39,4 @@ def as_millions(n: float) -> str:
 
 def vit_b16_trainable(method_id: str, **options: Any) -> int:
     """Trainable parameters excluding the head of `method_id` on ViT-B/16, built on the meta device (no memory)."""
-    with torch.device("meta"):
-        model = timm.create_model("vit_base_patch16_224", pretrained=False)
-        methods.apply(model, method_id, **options)
-    return methods.trainable_parameters(model)
+    return parameter_counts(method_id, "vit_base_patch16_224", **options).trainable_excluding_head
