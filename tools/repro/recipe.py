@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import yaml
@@ -76,6 +76,7 @@ class Resolved:
     overrides: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     per_task_names: set[str] = field(default_factory=set)
+    run_digest: str | None = None  # set by `restrict`: shards of one run share the digest of the whole run
 
     def source_of(self, name: str) -> str:
         """Where a setting's value came from, for the plan."""
@@ -100,8 +101,14 @@ class Resolved:
             "sources": self.sources, "assumed": self.assumed, "overrides": self.overrides,
         }
 
+    def restrict(self, tasks: list[str]) -> Resolved:
+        """The part of the run one shard trains; it keeps the whole run's digest."""
+        return replace(self, tasks={t: self.tasks[t] for t in tasks}, run_digest=self.digest())
+
     def digest(self) -> str:
         """sha256 of the resolved settings: the same command on the same catalog gives the same hash."""
+        if self.run_digest is not None:
+            return self.run_digest
         text = json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -130,7 +137,8 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
         if not sep or not key:
             raise UserError(f"--set {item!r}: expected KEY=VALUE")
         if key not in SETTING_NAMES and key != "backbone" and not key.startswith("method."):
-            raise UserError(f"--set {key}: unknown setting (known: backbone, {', '.join(SETTING_NAMES)}, method.OPTION)")
+            known = ", ".join(("backbone", *SETTING_NAMES, "method.OPTION"))
+            raise UserError(f"--set {key}: unknown setting (known: {known})")
         try:
             out[key] = yaml.safe_load(text)
         except yaml.YAMLError:
