@@ -76,7 +76,8 @@ def test_interrupted_run_resumes_to_the_same_result(smoke_ready: Path, tmp_path:
      "vpeft: error: {data}: no folder for task pets (tried: oxford_iiit_pet, oxford_pet, pets)"),
     (["reproduce", "lora", "--tasks", "svhn"], "vpeft: error: --data-root DIR is required"),
     (["reproduce", "lora", "--benchmark", "fgvc"], "vpeft: error: --benchmark fgvc: not yet supported"),
-    (["reproduce", "lora", "--set", "lr", "--data-root", "{data}"], "vpeft: error: --set 'lr': expected KEY=VALUE"),
+    (["reproduce", "lora", "--set", "lr", "--data-root", "{data}"],
+     "vpeft: error: --set: expected KEY=VALUE, got 'lr'"),
     (["reproduce", "lora", "--set", "speed=3"], "vpeft: error: --set speed: unknown setting"),
     (["reproduce", "lora", "--shard", "3/2"], "vpeft: error: --shard 3/2: expected I/N"),
     (["reproduce", "lora", "--device", "cuda:7", "--tasks", "svhn", "--data-root", "{data}"]

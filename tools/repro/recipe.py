@@ -11,11 +11,11 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tools.catalog.models import SETTING_NAMES, BenchmarkRecipe, Catalog, Recipe
 from tools.errors import UserError
+from tools.options import parse_key_values
 
 Selection = Literal["last-epoch", "best-val-epoch", "best-test-epoch", "val200-grid-then-retrain"]
 PEEKS_AT_TEST: set[str] = {"best-test-epoch"}
@@ -129,20 +129,12 @@ def find_recipe(catalog: Catalog, method: str, registry: list[str]) -> Recipe:
 
 
 def parse_overrides(items: list[str]) -> dict[str, Any]:
-    """`--set key=value` items; values are YAML scalars (1e-3, true, [0.1, 0.2]); `method.NAME` sets an option."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise UserError(f"--set {item!r}: expected KEY=VALUE")
+    """`--set key=value` items (YAML scalars or lists: 1e-3, true, [0.1, 0.2]); `method.NAME` sets an option."""
+    out = parse_key_values(items, allow_lists=True)
+    for key in out:
         if key not in SETTING_NAMES and key != "backbone" and not key.startswith("method."):
             known = ", ".join(("backbone", *SETTING_NAMES, "method.OPTION"))
             raise UserError(f"--set {key}: unknown setting (known: {known})")
-        try:
-            out[key] = yaml.safe_load(text)
-        except yaml.YAMLError:
-            raise UserError(f"--set {item!r}: value is not a YAML scalar or list") from None
     return out
 
 
