@@ -12,7 +12,8 @@ def test_values_are_yaml() -> None:
     assert parse_key_values(["r=8", "lr=1e-3", "target=q,v", "flag=true"]) == {
         "r": 8, "lr": 1e-3, "target": "q,v", "flag": True,
     }
-    assert parse_key_values(["grid=[0.1, 0.2]"], allow_lists=True) == {"grid": [0.1, 0.2]}
+    assert parse_key_values(["grid=[0.1, 2e-4]"], allow_lists=True) == {"grid": [0.1, 2e-4]}
+    assert parse_key_values(["name=1e3x"]) == {"name": "1e3x"}
 
 
 @pytest.mark.parametrize(

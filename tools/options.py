@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
 import yaml
 
 from tools.errors import UserError
+
+# YAML 1.1 (PyYAML) reads "1e-3" as a string: it wants a dot and a signed exponent. Learning rates are written so.
+_EXPONENT_FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
+
+
+def _scalar(value: Any) -> Any:
+    if isinstance(value, str) and _EXPONENT_FLOAT.match(value.strip()):
+        return float(value)
+    if isinstance(value, list):
+        return [_scalar(v) for v in value]
+    return value
 
 
 def parse_key_values(items: Iterable[str], *, allow_lists: bool = False) -> dict[str, Any]:
@@ -30,5 +42,5 @@ def parse_key_values(items: Iterable[str], *, allow_lists: bool = False) -> dict
         if isinstance(value, dict) or (isinstance(value, list) and not allow_lists):
             kind = "a scalar or a list" if allow_lists else "a single scalar"
             raise UserError(f"--set {key}: the value must be {kind}, got {raw!r}")
-        out[key] = value
+        out[key] = _scalar(value)
     return out
