@@ -125,13 +125,24 @@ def _trained_tensors(model: nn.Module, state: AppliedState) -> dict[str, torch.T
 def save_trained(model: nn.Module, path: str | os.PathLike[str]) -> None:
     """Save the trained tensors (method parameters, head, method buffers) and the config as safetensors."""
     state = _require_state(model, "save")
+    write_trained(path, state.method_id, state.config, _trained_tensors(model, state), state.trained)
+
+
+def write_trained(
+    path: str | os.PathLike[str],
+    method_id: str,
+    config: MethodConfig,
+    tensors: dict[str, torch.Tensor],
+    trained: list[str],
+) -> None:
+    """Write a `save_trained` file from its parts (used by converters such as `methods.peft_interop`)."""
     metadata = {
         "vpeft.format": _FORMAT,
-        "vpeft.method": state.method_id,
-        "vpeft.config": state.config.to_json(),
-        "vpeft.trained": json.dumps(state.trained),
+        "vpeft.method": method_id,
+        "vpeft.config": config.to_json(),
+        "vpeft.trained": json.dumps(trained),
     }
-    save_file(_trained_tensors(model, state), os.fspath(path), metadata=metadata)
+    save_file(tensors, os.fspath(path), metadata=metadata)
 
 
 def read_trained(path: str | os.PathLike[str]) -> tuple[str, MethodConfig, dict[str, torch.Tensor]]:

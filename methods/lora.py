@@ -5,7 +5,7 @@ Sources and choices:
   to W_q and W_v. Official code microsoft/LoRA `loralib/layers.py` (commit 3f5c193): A kaiming-uniform with
   a=sqrt(5), B zeros, dropout on the input of the low-rank branch.
 - Default `target="qkv"`: one (A, B) pair on timm's fused qkv layer, exactly what Hugging Face `peft` does with
-  `target_modules=["qkv"]` (so weights convert both ways, see `to_peft_state_dict`). `target="q,v"` gives the
+  `target_modules=["qkv"]` (weights convert both ways: `methods.peft_interop`). `target="q,v"` gives the
   paper's separate pairs on the q and v rows of the fused layer. Both have the same count on ViT-B/16 with r=8:
   12 * (8*768 + 8*2304) = 12 * 2 * (8*768 + 8*768) = 294,912 = 0.29M, V-PETL Bench's VTAB-1k figure.
 - r=8 and dropout 0 follow the setting behind the 0.29M VTAB-1k count (NOAH, arXiv:2206.04673, Table 1, which
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-import torch
 from pydantic import Field
 from torch import nn
 
@@ -53,34 +52,3 @@ class LoRA(Method):
             if isinstance(mod, LoRALinear):
                 _vit.replace_module(model, name, mod.merge())
 
-
-# -- Hugging Face peft interop ---------------------------------------------------------------------------------
-_PEFT_PREFIX = "base_model.model."
-
-
-def to_peft_state_dict(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Our LoRA tensors (from `methods.read_trained` or a model's state_dict) as a peft adapter state dict.
-
-    The result loads with `peft.set_peft_model_state_dict` into a `LoraConfig(target_modules=["qkv"], r=r,
-    lora_alpha=alpha)` model; the classifier head, if present, is kept under peft's `modules_to_save` naming is
-    not attempted: only LoRA tensors are converted. Needs `target="qkv"` (one pair per layer).
-    """
-    out: dict[str, torch.Tensor] = {}
-    for key, t in tensors.items():
-        for ours, theirs in ((".lora_A", ".lora_A.weight"), (".lora_B", ".lora_B.weight")):
-            if key.endswith(ours):
-                if t.shape[0] != 1:
-                    raise ValueError(f"{key}: only target='qkv' LoRA (one pair per layer) converts to peft")
-                out[_PEFT_PREFIX + key[: -len(ours)] + theirs] = t[0].clone()
-    return out
-
-
-def from_peft_state_dict(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """A peft LoRA state dict (adapter name removed, as `get_peft_model_state_dict` gives) in our naming."""
-    out: dict[str, torch.Tensor] = {}
-    for key, t in tensors.items():
-        name = key.removeprefix(_PEFT_PREFIX)
-        for theirs, ours in ((".lora_A.weight", ".lora_A"), (".lora_B.weight", ".lora_B")):
-            if name.endswith(theirs):
-                out[name[: -len(theirs)] + ours] = t.unsqueeze(0).clone()
-    return out

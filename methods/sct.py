@@ -1,143 +1,128 @@
-"""SCT, salient channel tuning ("SCT: A Simple Baseline for Parameter-Efficient Fine-Tuning via Salient Channels",
-arXiv:2309.08513), as V-PETL Bench runs it (`sct_attn`).
-
-After each block's attention residual, a K x K linear map (with bias) adds to K selected ("salient") channels of
-the token stream: x[..., S] += W x[..., S] + b, then the MLP branch runs as usual.
+"""SCT: salient channel tuning (Zhao et al., "SCT: A Simple Baseline for Parameter-Efficient Fine-Tuning via
+Salient Channels", IJCV 2024, arXiv:2309.08513).
 
 Sources and choices:
-- V-PETL Bench (github.com/synbol/Parameter-Efficient-Transfer-Learning-Benchmark, commit c188fad):
-  `ImageClassification/models/vision_transformer_sct.py` (`ChannelAdapter`, `Block` with tuning_mode 'sct_attn'),
-  `ImageClassification/train/train_model_sct.py` (`getSalientChannels`), `ImageClassification/scripts/
-  run_model_sct.sh` (every VTAB-1k task: topN=96, tuning_mode=sct_attn).
-- K: V-PETL Bench uses 96 of ViT-B's 768 channels; the default `top_k=None` means C // 8, which is 96 there and
-  scales with the width (so small ViTs work with the default).
-- Init: weight trunc-normal std 0.02, bias zero (`ChannelAdapter._init_weights`), so the model does not start
-  exactly as the backbone.
-- Channel selection needs task data: `salient_channels(model, batches, top_k)` runs the frozen backbone over
-  labelled batches, takes each block's norm2 input (the stream after the attention residual) without the prefix
-  tokens (the official hook drops the class token; register tokens are dropped too), computes per class the L2
-  norm of every channel over that class's samples and tokens, averages over classes and keeps the top_k channels
-  (the official `fea > sorted(fea)[C-1-K]`, i.e. the K largest). Pass the result as `channels=...`.
-  Without `channels` (no task data at hand) the first top_k channels of every block are used: a neutral
-  placeholder, not the paper's method; use `salient_channels` for real runs.
-- The official `scale` / `scaleonx` config options are commented out of its forward (V-PETL's "this is for test
-  time" path adds the map unscaled), so there is no scale here.
-- Not mergeable: the map acts on the residual stream itself, which no existing weight can absorb.
-
-PARAM_NOTES (ViT-B/16, 12 blocks; head excluded): 12 x (96*96 + 96) = 111,744 = 0.11M, equal to V-PETL Bench's
-VTAB-1k 0.11M.
+- Official code: github.com/showlab/SCT, commit 384cecb, `models/vision_transformer_sct.py` (`ChannelAdapter`,
+  `Block.forward` with `tuning_mode="sct_attn"`), `run_model_sct.sh` (topN=96, tuning_mode=sct_attn) and
+  `configs/model_sct/vtab/*.yaml`. V-PETL Bench (synbol/Parameter-Efficient-Transfer-Learning-Benchmark, commit
+  c188fad) ships the same files (`models/vision_transformer_sct.py`, `train/train_model_sct.py`).
+- Placement ("sct_attn"): after the attention residual add, the N selected channels of every token get a learnt
+  N x N linear map added: x[..., S] += W x[..., S] + b. Init: W ~ truncated normal std 0.02, b = 0 (so the model
+  does not start exactly as the backbone).
+- Salient channels: per layer, the official `getSalientChannels` hooks the input of `blocks.i.norm2` (the same
+  residual stream), drops the class token, takes per class the L2 norm of each channel over all samples and patch
+  tokens, averages over classes and keeps the top N. This needs task data, so it is `salient_channels(model,
+  images, labels)`, which returns the config to apply; the result is stored in the config (`channels`), so a saved
+  model reloads with the same selection. Without data (`channels=None`) the first N channels are used: a
+  placeholder with the right shape and count, not the paper's method. We drop every prefix token (class and
+  register tokens), not just the first.
+- N: official topN=96 on ViT-B/16 (768 channels), i.e. 1/8 of the width; `n_channels=None` means width // 8 so
+  that narrower ViTs get the same fraction.
+- Scale: the per-task YAMLs have a `scale`, but the committed forward (marked "for test time") adds the map
+  unscaled and the scaled line is commented out; default `scale=1.0` reproduces the committed code.
+- Count on ViT-B/16: 12 * (96*96 + 96) = 111,744 = 0.11M (published 0.11M).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import torch
 from pydantic import Field
-from timm.layers import trunc_normal_
 from torch import nn
 
 from methods import _vit
+from methods._blocks import insert_per_block
 from methods.base import Method, MethodConfig
 from methods.registry import register
 
-Channels = tuple[tuple[int, ...], ...]
-
 
 class SCTConfig(MethodConfig):
-    # V-PETL Bench c188fad run_model_sct.sh: topN=96 on every VTAB-1k task; None = width // 8 (96 on ViT-B)
-    top_k: int | None = Field(None, ge=1)
-    channels: Channels | None = None  # per block, from `salient_channels` (None: first top_k channels)
+    n_channels: int | None = Field(None, ge=1)  # official topN=96 on 768 channels; None: width // 8
+    channels: tuple[tuple[int, ...], ...] | None = None  # per-layer salient channels (`salient_channels`)
+    scale: float = 1.0  # the committed official forward adds the map unscaled
 
 
-class SalientChannelLinear(nn.Module):
-    """x[..., channels] += linear(x[..., channels]), out of place."""
+class ChannelLinear(nn.Module):
+    """x + scale * scatter(W x[..., S] + b) on the channels S."""
 
-    def __init__(self, channels: tuple[int, ...]) -> None:
+    def __init__(self, channels: list[int], scale: float) -> None:
         super().__init__()
+        n = len(channels)
         self.register_buffer("index", torch.tensor(channels, dtype=torch.long), persistent=False)
-        self.linear = nn.Linear(len(channels), len(channels))
-        trunc_normal_(self.linear.weight, std=0.02)
+        self.linear = nn.Linear(n, n)
+        self.scale = scale
+        nn.init.trunc_normal_(self.linear.weight, std=0.02)
         nn.init.zeros_(self.linear.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        delta = self.linear(x.index_select(-1, self.index))
+        delta = self.linear(x.index_select(-1, self.index)) * self.scale
         return x.index_add(-1, self.index, delta.to(x.dtype))
 
 
 def _sct_block_forward(
     block: nn.Module, x: torch.Tensor, attn_mask: torch.Tensor | None = None, is_causal: bool = False
 ) -> torch.Tensor:
-    x = x + _vit.attn_branch(block, x, attn_mask, is_causal)
-    x = block.sct(x)
+    x = block.sct(x + _vit.attn_branch(block, x, attn_mask, is_causal))
     return x + _vit.mlp_branch(block, x)
 
 
-@torch.no_grad()
-def salient_channels(
-    model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]], top_k: int | None = None
-) -> Channels:
-    """The top_k salient channels of every block, from (images, labels) batches run through the frozen `model`."""
-    blocks = _vit.require_standard_blocks(model, "sct")
-    top_k = top_k or max(_vit.embed_dim(model) // 8, 1)
-    n_prefix = _vit.num_prefix_tokens(model)
-    sums: list[dict[int, torch.Tensor]] = [{} for _ in blocks]  # per block: class -> sum of squares per channel
-    current: dict[str, torch.Tensor] = {}  # the labels of the batch being run
-
-    def hook_for(i: int):  # noqa: ANN202 - a forward pre-hook
-        def hook(_module: nn.Module, args: tuple[torch.Tensor, ...]) -> None:
-            feats, labels = args[0][:, n_prefix:].float(), current["labels"]
-            for c in labels.unique().tolist():
-                sq = feats[labels == c].square().sum(dim=(0, 1))
-                sums[i][c] = sums[i].get(c, 0) + sq
-
-        return hook
-
-    was_training = model.training
-    model.eval()
-    hooks = [b.norm2.register_forward_pre_hook(hook_for(i)) for i, b in enumerate(blocks)]
-    try:
-        for images, labels in batches:
-            current["labels"] = labels
-            model(images)
-    finally:
-        for h in hooks:
-            h.remove()
-        model.train(was_training)
-    if not sums[0]:
-        raise ValueError("salient_channels: no batches given")
-    out = []
-    for per_class in sums:
-        score = torch.stack([s.sqrt() for s in per_class.values()]).mean(dim=0)
-        out.append(tuple(sorted(score.topk(top_k).indices.tolist())))
-    return tuple(out)
+def _n_channels(cfg: SCTConfig, width: int) -> int:
+    return cfg.n_channels if cfg.n_channels is not None else max(1, width // 8)
 
 
 @register("sct", config=SCTConfig, mergeable=False, identity_at_init=False, paper="2309.08513")
 class SCT(Method):
     cfg: SCTConfig
 
-    def _channels(self, model: nn.Module) -> Channels:
-        depth, dim = len(_vit.blocks(model)), _vit.embed_dim(model)
-        k = self.cfg.top_k or max(dim // 8, 1)
-        if k > dim:
-            raise _vit.UnsupportedModelError(f"method 'sct': top_k={k} is more than the model's {dim} channels")
-        chosen = self.cfg.channels if self.cfg.channels is not None else (tuple(range(k)),) * depth
-        ok = len(chosen) == depth and all(
-            len(c) == k and len(set(c)) == k and all(0 <= i < dim for i in c) for c in chosen
-        )
-        if not ok:
+    def _layer_channels(self, model: nn.Module) -> list[list[int]]:
+        width, depth = _vit.embed_dim(model), len(_vit.blocks(model))
+        if self.cfg.channels is None:
+            n = _n_channels(self.cfg, width)
+            if n > width:
+                raise ValueError(f"sct: n_channels={n} exceeds the model width {width}")
+            return [list(range(n))] * depth
+        chans = [list(c) for c in self.cfg.channels]
+        if len(chans) != depth or any(not c or len(set(c)) != len(c) or min(c) < 0 or max(c) >= width for c in chans):
             raise ValueError(
-                f"sct: channels must hold, for each of the {depth} blocks, {k} distinct indices in [0, {dim})"
+                f"sct: channels must list {depth} non-empty sets of distinct channel ids in [0, {width}), one per block"
             )
-        return chosen
+        return chans
 
     def check_model(self, model: nn.Module) -> None:
+        super().check_model(model)
         _vit.require_standard_blocks(model, self.spec.id)
-        self._channels(model)
+        self._layer_channels(model)
 
     def apply(self, model: nn.Module) -> None:
-        ref = next(model.parameters())
-        for block, chans in zip(_vit.blocks(model), self._channels(model), strict=True):
-            block.sct = SalientChannelLinear(chans).to(ref.device, ref.dtype)
-            _vit.set_forward(block, _sct_block_forward)
+        layers = iter(self._layer_channels(model))
+        make = lambda: {"sct": ChannelLinear(next(layers), self.cfg.scale)}  # noqa: E731 - next block's channels
+        insert_per_block(model, self.spec.id, make, _sct_block_forward)
+
+
+@torch.no_grad()
+def salient_channels(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, n_channels: int | None = None, **options: object
+) -> SCTConfig:
+    """The SCT config with each block's top channels of the post-attention stream on task data (official
+    `getSalientChannels`): per class, the L2 norm of each channel over samples and patch tokens, mean over classes.
+
+    `model` is the plain backbone; `images` a batch of task images and `labels` their classes.
+    """
+    _vit.require_standard_blocks(model, "sct")
+    n_prefix, width = _vit.num_prefix_tokens(model), _vit.embed_dim(model)
+    n = n_channels if n_channels is not None else max(1, width // 8)
+    seen: list[torch.Tensor] = []
+    handles = [b.norm2.register_forward_hook(lambda _m, a, _o: seen.append(a[0][:, n_prefix:])) for b in model.blocks]
+    was_training = model.training
+    try:
+        model.eval()
+        model(images)
+    finally:
+        model.train(was_training)
+        for h in handles:
+            h.remove()
+    classes = labels.unique()
+    chans = []
+    for feats in seen:
+        per_class = torch.stack([feats[labels == c].float().norm(dim=(0, 1)) for c in classes])
+        chans.append(tuple(sorted(per_class.mean(0).topk(n).indices.tolist())))
+    return SCTConfig(n_channels=n_channels, channels=tuple(chans), **options)  # type: ignore[arg-type]

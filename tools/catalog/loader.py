@@ -8,7 +8,7 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from tools.catalog.errors_text import problems_from
-from tools.catalog.models import Benchmark, Catalog, MethodEntry, ResultTable, Taxonomy
+from tools.catalog.models import Benchmark, Catalog, MethodEntry, Recipe, ResultTable, Taxonomy
 from tools.catalog.problems import Problem
 from tools.catalog.yamlio import YamlFileError, read_yaml
 
@@ -18,6 +18,7 @@ TAXONOMY_FILE = "taxonomy.yaml"
 METHODS_DIR = "methods"
 BENCHMARKS_DIR = "benchmarks"
 RESULTS_DIR = "results"
+RECIPES_DIR = "recipes"
 
 
 def _shown(root: Path, path: Path, root_shown: str) -> str:
@@ -88,4 +89,5 @@ def load_catalog(root: str | Path) -> tuple[Catalog, list[Problem]]:
     catalog.methods = _load_keyed(root, root_shown, METHODS_DIR, MethodEntry, catalog, problems)
     catalog.benchmarks = _load_keyed(root, root_shown, BENCHMARKS_DIR, Benchmark, catalog, problems)
     catalog.results = _load_keyed(root, root_shown, RESULTS_DIR, ResultTable, catalog, problems)
+    catalog.recipes = _load_keyed(root, root_shown, RECIPES_DIR, Recipe, catalog, problems)
     return catalog, problems

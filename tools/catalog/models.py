@@ -67,6 +67,7 @@ class Taxonomy(Strict):
     """The survey's tree. Method entries point at leaves."""
 
     survey: Paper
+    benchmark: Paper | None = Field(default=None, description="The survey's benchmark paper (V-PETL Bench).")
     nodes: list[TaxonomyNode]
     notes: list[Text] = Field(default_factory=list)
     sources: list[Url] = Field(default_factory=list)
@@ -209,6 +210,91 @@ class ResultTable(Strict):
     rows: list[ResultRow]
 
 
+# -- Reproduction recipes: `catalog/recipes/<method>.yaml` -------------------------------------------------------
+
+SettingValue = bool | int | float | str | list[float] | None
+SETTING_NAMES = (
+    "optimizer", "momentum", "lr", "lr_base_batch", "weight_decay", "epochs", "warmup_epochs", "warmup_lr_init",
+    "min_lr", "batch_size", "drop_path", "label_smoothing", "train_aug", "image_size", "normalisation",
+    "model_selection", "eval_every", "lr_grid", "weight_decay_grid", "runs",
+)
+
+
+class Source(Strict):
+    """Where a value was read: a pinned file URL (with commit) or a paper section, or both."""
+
+    url: Url | None = None
+    commit: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{7,40}$")] | None = None
+    section: Text | None = Field(default=None, description="Paper section/table, or the line in the file.")
+
+    def model_post_init(self, _context: object) -> None:
+        if self.url is None and self.section is None:
+            raise ValueError("give a url or a section")
+
+
+class Setting(Strict):
+    """One hyper-parameter: its value (null = not found in any source) and where it comes from."""
+
+    value: SettingValue = None
+    source: Source | None = None
+    note: Text | None = None
+
+    def model_post_init(self, _context: object) -> None:
+        if self.value is not None and self.source is None:
+            raise ValueError("a value needs a source (url or section); leave value null when unverified")
+
+
+class TaskSettings(Strict):
+    """Values that differ per task, all read from one source."""
+
+    source: Source
+    values: dict[str, dict[str, SettingValue]] = Field(description="task id -> setting name -> value")
+
+
+class BenchmarkRecipe(Strict):
+    """How the published number of a method on one benchmark was trained and selected."""
+
+    backbone: Setting = Field(description="timm model name of the backbone the number used.")
+    optimizer: Setting = Field(description="sgd or adamw.")
+    momentum: Setting = Field(default_factory=Setting)
+    lr: Setting
+    lr_base_batch: Setting = Field(default_factory=Setting, description="lr is scaled by batch_size / this, if set.")
+    weight_decay: Setting
+    epochs: Setting
+    warmup_epochs: Setting
+    warmup_lr_init: Setting = Field(default_factory=Setting)
+    min_lr: Setting = Field(default_factory=Setting)
+    batch_size: Setting
+    drop_path: Setting
+    label_smoothing: Setting = Field(default_factory=Setting)
+    train_aug: Setting = Field(default_factory=Setting, description="timm RandAugment pipeline on the train split.")
+    image_size: Setting = Field(default_factory=Setting)
+    normalisation: Setting = Field(description="imagenet (ImageNet mean/std) or half (mean = std = 0.5).")
+    model_selection: Setting = Field(
+        description="last-epoch | best-val-epoch | best-test-epoch | val200-grid-then-retrain."
+    )
+    eval_every: Setting = Field(default_factory=Setting, description="epochs between evaluations.")
+    lr_grid: Setting = Field(default_factory=Setting)
+    weight_decay_grid: Setting = Field(default_factory=Setting)
+    runs: Setting = Field(default_factory=Setting, description="seeds averaged by the published number.")
+    method_config: dict[str, Setting] = Field(default_factory=dict, description="options of the registry method.")
+    per_task: TaskSettings | None = None
+    notes: list[Text] = Field(default_factory=list)
+
+
+class Recipe(Strict):
+    """Recipes of one catalog method: `catalog/recipes/<id>.yaml`, id = the catalog method id."""
+
+    id: Slug
+    implementation: Slug = Field(description="Key in the `methods` registry that `reproduce` trains.")
+    compare_with: list[Slug] = Field(description="Catalog method ids whose reported rows the run is checked against.")
+    reference: dict[str, Slug] = Field(
+        default_factory=dict, description="benchmark id -> result table whose numbers decide pass/fail."
+    )
+    benchmarks: dict[str, BenchmarkRecipe]
+    notes: list[Text] = Field(default_factory=list)
+
+
 class Catalog(BaseModel):
     """Everything in a catalog folder, validated field by field."""
 
@@ -219,6 +305,7 @@ class Catalog(BaseModel):
     methods: dict[str, MethodEntry] = Field(default_factory=dict)
     benchmarks: dict[str, Benchmark] = Field(default_factory=dict)
     results: dict[str, ResultTable] = Field(default_factory=dict)
+    recipes: dict[str, Recipe] = Field(default_factory=dict)
     files: dict[str, str] = Field(default_factory=dict, description="object key -> file it came from")
 
     def method(self, method_id: str) -> MethodEntry | None:

@@ -7,13 +7,14 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from tools.catalog.models import Benchmark, MethodEntry, ResultTable, Taxonomy
+from tools.catalog.models import Benchmark, MethodEntry, Recipe, ResultTable, Taxonomy
 
 SCHEMAS: dict[str, type[BaseModel]] = {
     "method": MethodEntry,
     "benchmark": Benchmark,
     "results": ResultTable,
     "taxonomy": Taxonomy,
+    "recipe": Recipe,
 }
 SCHEMA_DIR = "schema"
 METHOD_HEADER = f"# yaml-language-server: $schema=../{SCHEMA_DIR}/method.schema.json"

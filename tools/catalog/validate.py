@@ -6,7 +6,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 
-from tools.catalog.models import Catalog, MethodEntry
+from tools.catalog.models import SETTING_NAMES, Catalog, MethodEntry
 from tools.catalog.problems import Problem
 
 
@@ -137,6 +137,38 @@ def _check_results(catalog: Catalog) -> Iterable[Problem]:
                     yield Problem(file, f"rows[{i}].scores.{task}", f"unknown task of {bench.id}")
 
 
+def _check_recipes(catalog: Catalog, registry: set[str] | None) -> Iterable[Problem]:
+    for recipe in catalog.recipes.values():
+        file = catalog.files[f"recipes/{recipe.id}"]
+        if recipe.id not in catalog.methods:
+            yield Problem(file, "id", f"unknown method '{recipe.id}' (a recipe is named after a catalog method)")
+        if registry is not None and recipe.implementation not in registry:
+            # a warning: the recipe may land before its implementation; `reproduce` refuses it until then
+            yield Problem(file, "implementation", f"'{recipe.implementation}' is not in the methods registry yet",
+                          "warning")
+        for i, method_id in enumerate(recipe.compare_with):
+            if method_id not in catalog.methods:
+                yield Problem(file, f"compare_with[{i}]", f"unknown method '{method_id}'")
+        for bench_id, table_id in recipe.reference.items():
+            table = catalog.results.get(table_id)
+            if table is None:
+                yield Problem(file, f"reference.{bench_id}", f"unknown result table '{table_id}'")
+            elif table.benchmark != bench_id:
+                yield Problem(file, f"reference.{bench_id}", f"'{table_id}' is a table of {table.benchmark}")
+        for bench_id, bench_recipe in recipe.benchmarks.items():
+            bench = catalog.benchmarks.get(bench_id)
+            if bench is None:
+                yield Problem(file, f"benchmarks.{bench_id}", "unknown benchmark")
+                continue
+            per_task = bench_recipe.per_task.values if bench_recipe.per_task else {}
+            for task, values in per_task.items():
+                where = f"benchmarks.{bench_id}.per_task.values.{task}"
+                if task not in bench.task_ids():
+                    yield Problem(file, where, f"unknown task of {bench_id}")
+                for name in sorted(n for n in values if n not in SETTING_NAMES and not n.startswith("method.")):
+                    yield Problem(file, f"{where}.{name}", f"unknown setting (known: {', '.join(SETTING_NAMES)})")
+
+
 _FACTS: tuple[tuple[str, Callable[[MethodEntry], object]], ...] = (
     ("paper.title", lambda m: m.paper.title),
     ("paper.authors", lambda m: m.paper.authors),
@@ -164,6 +196,7 @@ def validate(catalog: Catalog, registry: set[str] | None = None) -> list[Problem
         *_check_implementations(catalog, registry),
         *_check_benchmarks(catalog),
         *_check_results(catalog),
+        *_check_recipes(catalog, registry),
         *_unverified_facts(catalog),
     ]
     return sorted(problems)

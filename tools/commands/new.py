@@ -1,34 +1,62 @@
-"""`vpeft new ID`: write a valid stub entry for a new method, ready to fill in."""
+"""`vpeft new ID`: write a valid stub entry for a new method, ready to fill in.
+
+`vpeft new --from-bibtex FILE --category LEAF` writes one stub per BibTeX entry of FILE instead.
+"""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from pydantic import ValidationError
 
 from tools.catalog.errors_text import problems_from
+from tools.catalog.models import Catalog
 from tools.catalog.service import valid_catalog
 from tools.catalog.stub import stub, write_new
 from tools.errors import UserError
 
 NAME = "new"
-HELP = "create catalog/methods/ID.yaml, a stub entry to fill in"
+HELP = "create catalog/methods/ID.yaml, a stub entry to fill in (or one per entry of --from-bibtex FILE)"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("id", help="the new method's id: lowercase words joined by '-', e.g. my-adapter")
+    parser.add_argument("id", nargs="?", help="the new method's id: lowercase words joined by '-', e.g. my-adapter")
     parser.add_argument("--category", required=True, help="a leaf of the taxonomy, e.g. adapter-tuning")
     parser.add_argument("--arxiv", help="the paper's arXiv id, e.g. 2205.13535")
     parser.add_argument("--name", help="display name (default: the id)")
+    parser.add_argument("--from-bibtex", metavar="FILE",
+                        help="one stub per BibTeX entry of FILE, all in --category (instead of ID)")
+
+
+def _check_category(catalog: Catalog, category: str) -> None:
+    assert catalog.taxonomy is not None
+    leaves = sorted(leaf.id for leaf in catalog.taxonomy.leaves())
+    if category not in leaves:
+        choose = ", ".join(leaves)
+        raise UserError(f"--category: '{category}' is not a leaf of the taxonomy (choose one of: {choose})")
+
+
+def _from_bibtex(catalog: Catalog, path: str, category: str) -> int:
+    from tools.bib.importer import import_bibtex  # bibtexparser and pylatexenc only when importing
+
+    imported = import_bibtex(catalog, Path(path), category)
+    for item in imported:
+        print(f"wrote {write_new(catalog, item.entry)} (from '{item.key}')")
+    print(f"{len(imported)} stub(s): check and complete them, run `vpeft bib --update-keys`, "
+          "then `vpeft validate --strict`")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.from_bibtex and (args.id or args.arxiv or args.name):
+        raise UserError("--from-bibtex: give either ID (with --arxiv/--name) or --from-bibtex FILE, not both")
+    if not args.from_bibtex and not args.id:
+        raise UserError("ID: missing; give the new method's id, or --from-bibtex FILE")
     catalog = valid_catalog(args.catalog)
-    assert catalog.taxonomy is not None
-    leaves = sorted(leaf.id for leaf in catalog.taxonomy.leaves())
-    if args.category not in leaves:
-        choose = ", ".join(leaves)
-        raise UserError(f"--category: '{args.category}' is not a leaf of the taxonomy (choose one of: {choose})")
+    _check_category(catalog, args.category)
+    if args.from_bibtex:
+        return _from_bibtex(catalog, args.from_bibtex, args.category)
     try:
         entry = stub(args.id, args.category, args.arxiv, args.name)
     except ValidationError as exc:

@@ -1,0 +1,75 @@
+"""AdaptFormer: a scaled bottleneck parallel to every MLP block (Chen et al., NeurIPS 2022, arXiv:2205.13535).
+
+Sources and choices:
+- Official code: github.com/ShoufaChen/AdaptFormer, commit 6967d67: `models/adapter.py` (`Adapter`),
+  `models/custom_modules.py` (`Block.forward`, `ffn_option="parallel"`) and `main_image.py` (the image settings:
+  `ffn_adapter_layernorm_option="none"`, `ffn_adapter_init_option="lora"`, `ffn_adapter_scalar="0.1"`,
+  `dropout=0.1`).
+- Placement: the adapter reads the residual stream x after attention (not norm2(x)) and its output is added next
+  to the MLP branch, outside drop-path: x + drop_path(mlp(norm2(x))) + s * up(dropout(relu(down(x)))).
+- Init "lora": down kaiming-uniform (a=sqrt(5)), up weight and both biases zero, so the model starts exactly as
+  the backbone (the shared `Bottleneck` with `init="zero_up"`).
+- Bottleneck size: the official image default is 64 (`--ffn_num`); the VTAB-1k row (V-PETL Bench, taken from
+  NOAH's table) uses 8: V-PETL Bench `scripts/run_vit_adaptformer.sh` topN=8 (synbol/Parameter-Efficient-
+  Transfer-Learning-Benchmark, commit c188fad). Default `dim=8`.
+- Scale: official 0.1 (default here); V-PETL Bench `models/vision_transformer_adaptformer.py` uses 1.0.
+  `learnable_scale=True` is the official "learnable_scalar" option.
+- LayerNorm: the official image setting has none (default `layernorm="none"`). V-PETL Bench's AdaptFormer keeps
+  the adapter's own input LayerNorm ("in"), which adds 2*768 per block and gives 175,200 (0.18M), not its printed
+  0.16M; `layernorm="in"` reproduces that variant.
+- Count on ViT-B/16 with the defaults: 12 * (768*8 + 8 + 8*768 + 768) = 156,768 = 0.16M (published 0.16M).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from pydantic import Field
+from torch import nn
+
+from methods import _vit
+from methods._blocks import insert_per_block
+from methods.base import Method, MethodConfig
+from methods.layers.adapter import Bottleneck
+from methods.registry import register
+
+
+class AdaptFormerConfig(MethodConfig):
+    dim: int = Field(8, ge=1)  # V-PETL Bench run_vit_adaptformer.sh topN=8 (commit c188fad)
+    scale: float = 0.1  # official main_image.py ffn_adapter_scalar="0.1" (commit 6967d67)
+    learnable_scale: bool = False  # official option "learnable_scalar" (starts at 1.0 there; here at `scale`)
+    dropout: float = Field(0.1, ge=0, lt=1)  # official Adapter(dropout=0.1)
+    layernorm: Literal["none", "in"] = "none"  # official image setting "none"; V-PETL Bench "in"
+
+
+class AdaptMLP(nn.Module):
+    """Optional input LayerNorm followed by the scaled ReLU bottleneck."""
+
+    def __init__(self, dim: int, cfg: AdaptFormerConfig) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(dim) if cfg.layernorm == "in" else nn.Identity()
+        self.bottleneck = Bottleneck(
+            dim, cfg.dim, act="relu", init="zero_up", scale=cfg.scale, learnable_scale=cfg.learnable_scale,
+            dropout=cfg.dropout,
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bottleneck(self.norm(x))
+
+
+def _adaptformer_block_forward(
+    block: nn.Module, x: torch.Tensor, attn_mask: torch.Tensor | None = None, is_causal: bool = False
+) -> torch.Tensor:
+    x = x + _vit.attn_branch(block, x, attn_mask, is_causal)
+    return x + _vit.mlp_branch(block, x) + block.adaptformer(x)
+
+
+@register("adaptformer", config=AdaptFormerConfig, mergeable=False, identity_at_init=True, paper="2205.13535")
+class AdaptFormer(Method):
+    cfg: AdaptFormerConfig
+
+    def apply(self, model: nn.Module) -> None:
+        dim = _vit.embed_dim(model)
+        make = lambda: {"adaptformer": AdaptMLP(dim, self.cfg)}  # noqa: E731 - one fresh adapter per block
+        insert_per_block(model, self.spec.id, make, _adaptformer_block_forward)

@@ -1,0 +1,176 @@
+/* vpeft site tables: sortable columns and the filter form of the all-methods page. Part of vpeft (MIT licence).
+   Without this script the tables are complete and readable; it only hides rows and reorders them. */
+(function () {
+  "use strict";
+
+  var collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
+
+  function cellValue(row, index) {
+    var cell = row.cells[index];
+    if (!cell) return "";
+    return cell.hasAttribute("data-sort") ? cell.getAttribute("data-sort") : cell.textContent.trim();
+  }
+
+  function compare(type, a, b) {
+    // Empty cells (no score) sort last in both directions, so they are handled by the caller.
+    if (type === "number") return parseFloat(a) - parseFloat(b);
+    return collator.compare(a, b);
+  }
+
+  function sortTable(table, index, descending) {
+    var header = table.tHead.rows[0].cells[index];
+    var type = header.getAttribute("data-sort-type") || "text";
+    Array.prototype.forEach.call(table.tBodies, function (body) {
+      var rows = Array.prototype.slice.call(body.rows);
+      var keyed = rows.map(function (row, i) { return { row: row, key: cellValue(row, index), i: i }; });
+      keyed.sort(function (x, y) {
+        var ex = x.key === "" || x.key === "\u2013", ey = y.key === "" || y.key === "\u2013";
+        if (ex || ey) return ex === ey ? x.i - y.i : (ex ? 1 : -1);
+        var c = compare(type, x.key, y.key);
+        return (descending ? -c : c) || x.i - y.i;
+      });
+      var fragment = document.createDocumentFragment();
+      keyed.forEach(function (k) { fragment.appendChild(k.row); });
+      body.appendChild(fragment);
+    });
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, i) {
+      if (i === index) th.setAttribute("aria-sort", descending ? "descending" : "ascending");
+      else th.removeAttribute("aria-sort");
+    });
+    table.dispatchEvent(new CustomEvent("vpeft:sorted", { detail: { index: index, descending: descending } }));
+  }
+
+  function makeSortable(table) {
+    if (!table.tHead) return;
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, index) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "vpeft-sort";
+      while (th.firstChild) button.appendChild(th.firstChild);
+      th.appendChild(button);
+      button.addEventListener("click", function () {
+        // Numbers start high (best score first), text starts A to Z.
+        var current = th.getAttribute("aria-sort");
+        var numeric = th.getAttribute("data-sort-type") === "number";
+        var descending = current ? current === "ascending" : numeric;
+        sortTable(table, index, descending);
+      });
+    });
+  }
+
+  // ------------------------------------------------------------ filters of the all-methods page
+
+  function setupFilters(form) {
+    var table = document.getElementById(form.getAttribute("data-filter-for"));
+    if (!table) return;
+    var count = document.querySelector('[data-count-for="' + table.id + '"]');
+    var body = table.tBodies[0];
+    var total = body.rows.length;
+    Array.prototype.forEach.call(body.rows, function (row) {
+      row.vpeftData = {
+        text: (row.textContent + " " + (row.getAttribute("data-text") || "")).toLowerCase(),
+        categories: (row.getAttribute("data-category") || "").split(" "),
+        venue: row.getAttribute("data-venue") || "",
+        year: parseInt(row.getAttribute("data-year"), 10),
+        apps: (row.getAttribute("data-apps") || "").split("|"),
+        code: row.getAttribute("data-code") === "yes",
+        impl: row.getAttribute("data-impl") === "yes"
+      };
+    });
+    var fields = ["q", "category", "venue", "app", "from", "to", "code", "impl"];
+    // Laying out a long table is what costs time, not matching: show the first PAGE matches and offer the rest.
+    var PAGE = 100;
+    var showAll = false;
+    var more = document.createElement("button");
+    more.type = "button";
+    more.className = "vpeft-more";
+    more.hidden = true;
+    table.parentNode.parentNode.insertBefore(more, table.parentNode.nextSibling);
+    more.addEventListener("click", function () { showAll = true; apply(); });
+
+    function state() {
+      var s = {};
+      fields.forEach(function (name) {
+        var el = form.elements[name];
+        s[name] = el.type === "checkbox" ? (el.checked ? "1" : "") : el.value.trim();
+      });
+      return s;
+    }
+
+    function matches(r, s, words, from, to) {
+      for (var w = 0; w < words.length; w++) if (r.text.indexOf(words[w]) === -1) return false;
+      return (!s.category || r.categories.indexOf(s.category) !== -1) &&
+        (!s.venue || r.venue === s.venue) &&
+        (!s.app || r.apps.indexOf(s.app) !== -1) &&
+        (isNaN(from) || r.year >= from) &&
+        (isNaN(to) || r.year <= to) &&
+        (!s.code || r.code) &&
+        (!s.impl || r.impl);
+    }
+
+    function apply() {
+      var s = state();
+      var words = s.q.toLowerCase().split(/\s+/).filter(Boolean);
+      var from = parseInt(s.from, 10), to = parseInt(s.to, 10);
+      var found = 0;
+      var rows = body.rows;
+      for (var i = 0; i < rows.length; i++) {
+        var ok = matches(rows[i].vpeftData, s, words, from, to);
+        if (ok) found++;
+        var hide = !ok || (!showAll && found > PAGE);
+        if (rows[i].hidden !== hide) rows[i].hidden = hide;  // untouched rows need no new style
+      }
+      if (count) count.textContent = found + " of " + total + " methods";
+      more.hidden = showAll || found <= PAGE;
+      more.textContent = "Show all " + found + " matching methods (the first " + PAGE + " are shown)";
+      return s;
+    }
+
+    function writeUrl(s) {
+      var params = new URLSearchParams(window.location.search);
+      fields.forEach(function (name) {
+        if (s[name]) params.set(name, s[name]); else params.delete(name);
+      });
+      var query = params.toString();
+      history.replaceState(null, "", window.location.pathname + (query ? "?" + query : "") + window.location.hash);
+    }
+
+    function readUrl() {
+      var params = new URLSearchParams(window.location.search);
+      fields.forEach(function (name) {
+        var el = form.elements[name];
+        var value = params.get(name);
+        if (value === null) return;
+        if (el.type === "checkbox") el.checked = value === "1";
+        else el.value = value;
+      });
+      var sort = params.get("sort");
+      if (sort !== null && table.tHead.rows[0].cells[+sort]) sortTable(table, +sort, params.get("dir") === "desc");
+    }
+
+    function update() { showAll = false; writeUrl(apply()); }
+
+    form.addEventListener("input", update);
+    form.addEventListener("change", update);
+    form.addEventListener("submit", function (e) { e.preventDefault(); });
+    form.addEventListener("reset", function () { setTimeout(update, 0); });
+    table.addEventListener("vpeft:sorted", function (e) {
+      apply();  // the first PAGE rows of the new order
+      var params = new URLSearchParams(window.location.search);
+      params.set("sort", String(e.detail.index));
+      params.set("dir", e.detail.descending ? "desc" : "asc");
+      history.replaceState(null, "", window.location.pathname + "?" + params.toString() + window.location.hash);
+    });
+    form.hidden = false;
+    readUrl();
+    apply();
+  }
+
+  function init() {
+    Array.prototype.forEach.call(document.querySelectorAll("table[data-sortable]"), makeSortable);
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-filter-for]"), setupFilters);
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();

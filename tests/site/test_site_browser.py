@@ -1,0 +1,220 @@
+"""The site in a real browser: Debian's chromium, headless, driven by Selenium through the system chromedriver.
+
+Nothing is installed at run time; without a browser the tests skip and say why. A local HTTP server serves the
+built site, so the browser fetches nothing from the network.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from tests.conftest import CATALOG, ROOT
+from tests.site.conftest import Built
+from tools.catalog.service import valid_catalog
+
+
+def _find(env: str, *candidates: str) -> str | None:
+    for path in (os.environ.get(env, ""), *candidates):
+        if path and Path(path).is_file() and os.access(path, os.X_OK):
+            return path
+    return None
+
+
+# CHROMEWEBDRIVER: where GitHub's runners keep their chromedriver; a folder there, a file here.
+_driver_env = os.environ.get("CHROMEWEBDRIVER", "")
+if _driver_env and Path(_driver_env).is_dir():
+    os.environ["VPEFT_CHROMEDRIVER"] = str(Path(_driver_env) / "chromedriver")
+BROWSER = _find("VPEFT_CHROMIUM", "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+DRIVER = _find("VPEFT_CHROMEDRIVER", "/usr/bin/chromedriver", shutil.which("chromedriver") or "")
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[test]')")
+
+pytestmark = pytest.mark.skipif(
+    BROWSER is None or DRIVER is None,
+    reason="no browser installed: needs /usr/bin/chromium and /usr/bin/chromedriver "
+    "(apt-get install chromium chromium-driver)",
+)
+
+CAT = valid_catalog(str(CATALOG))
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_port}/"
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = BROWSER
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,1000",
+                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture(scope="module")
+def site_url(real_site: Built) -> Iterator[str]:
+    server, url = serve(real_site.out)
+    try:
+        yield url
+    finally:
+        server.shutdown()
+
+
+def visible_rows(driver: webdriver.Chrome, table_id: str = "all-methods") -> list:
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll('#' + arguments[0] + ' tbody tr')).filter(r => !r.hidden)"
+        ".map(r => ({id: r.querySelector('a').getAttribute('href'), year: r.getAttribute('data-year'),"
+        " text: (r.textContent + ' ' + r.getAttribute('data-text')).toLowerCase()}))", table_id)
+
+
+def show_all(driver: webdriver.Chrome) -> None:
+    """The script shows the first 100 matches and a button for the rest."""
+    more = driver.find_elements("css selector", "button.vpeft-more")
+    if more and more[0].is_displayed():
+        more[0].click()
+
+
+def count_text(driver: webdriver.Chrome) -> str:
+    return driver.find_element("css selector", ".vpeft-count").text
+
+
+def query(driver: webdriver.Chrome) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(driver.current_url).query)
+
+
+def test_search_filters_count_url_and_sort(browser: webdriver.Chrome, site_url: str) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    total = len(CAT.methods)
+    browser.get(site_url + "methods.html")
+    assert count_text(browser) == f"{total} of {total} methods"
+
+    search = browser.find_element("css selector", "input[name=q]")
+    search.send_keys("adapter")
+    rows = visible_rows(browser)
+    assert 0 < len(rows) < total
+    assert all("adapter" in r["text"] for r in rows)
+    assert count_text(browser) == f"{len(rows)} of {total} methods"
+    assert query(browser)["q"] == ["adapter"]
+
+    search.clear()
+    search.send_keys(" ")  # clear() fires no input event; a space does, and matches everything
+    Select(browser.find_element("css selector", "select[name=category]")).select_by_value("prompt-tuning")
+    expected = {f"method/{m.id}.html" for m in CAT.methods_in("prompt-tuning")}
+    assert {r["id"] for r in visible_rows(browser)} == expected
+    assert count_text(browser) == f"{len(expected)} of {total} methods"
+    assert query(browser)["category"] == ["prompt-tuning"]
+
+    browser.find_element("css selector", "input[name=code]").click()
+    expected = {f"method/{m.id}.html" for m in CAT.methods_in("prompt-tuning") if m.code_url}
+    assert {r["id"] for r in visible_rows(browser)} == expected
+    assert query(browser)["code"] == ["1"]
+
+    # The address carries the view: opening it again shows the same rows.
+    shared = browser.current_url
+    browser.get(site_url)
+    browser.get(shared)
+    assert {r["id"] for r in visible_rows(browser)} == expected
+
+    browser.find_element("css selector", ".vpeft-filters button[type=reset]").click()
+    browser.find_element("css selector", "input[name=from]").send_keys("2023")
+    expected = {f"method/{m.id}.html" for m in CAT.methods.values() if m.paper.year and m.paper.year >= 2023}
+    assert count_text(browser) == f"{len(expected)} of {total} methods"
+    show_all(browser)
+    assert {r["id"] for r in visible_rows(browser)} == expected
+
+    year = browser.find_element("xpath", "//table[@id='all-methods']//th[normalize-space()='Year']/button")
+    year.click()
+    show_all(browser)
+    years = [int(r["year"]) for r in visible_rows(browser)]
+    assert years == sorted(years, reverse=True)
+    year.click()
+    show_all(browser)
+    years = [int(r["year"]) for r in visible_rows(browser)]
+    assert years == sorted(years)
+    assert query(browser)["dir"] == ["asc"]
+
+    first = browser.find_element("css selector", "#all-methods tbody tr:not([hidden]) td a")
+    name, href = first.text, first.get_attribute("href")
+    first.click()
+    assert browser.current_url == href and "/method/" in href
+    assert browser.find_element("css selector", ".vpeft h1").text == name
+
+
+def test_leaderboard_sorts_by_the_average(browser: webdriver.Chrome, site_url: str) -> None:
+    browser.get(site_url + "leaderboard/vtab-1k.html")
+    header = browser.find_element("xpath", "//th[normalize-space()='Average over 19 tasks']/button")
+    header.click()
+    values = browser.execute_script(
+        "const t = arguments[0].closest('table'); const i = arguments[0].parentElement.cellIndex;"
+        "return Array.from(t.tBodies[0].rows).map(r => r.cells[i].getAttribute('data-sort'))", header)
+    numbers = [float(v) for v in values if v]
+    assert numbers == sorted(numbers, reverse=True) and len(numbers) > 10
+
+
+def test_filtering_a_thousand_rows_takes_under_100_ms(browser: webdriver.Chrome, tmp_path: Path) -> None:
+    """The generated table and the real script on 1,000 rows (an in-memory catalog, pages rendered directly)."""
+    from tools.site.render import methods_page
+
+    catalog = valid_catalog(str(CATALOG))
+    entries = list(catalog.methods.values())
+    catalog.methods = {}
+    for i in range(1000):
+        base = entries[i % len(entries)]
+        catalog.methods[f"m{i}"] = base.model_copy(update={"id": f"m{i}", "name": f"{base.name} {i}"})
+    body = methods_page(catalog).split("---\n", 2)[2]
+    script = (ROOT / "site" / "assets" / "vpeft.js").read_text(encoding="utf-8")
+    (tmp_path / "index.html").write_text(
+        f"<!doctype html><meta charset=utf-8><title>t</title>{body}<script>{script}</script>", encoding="utf-8")
+    server, url = serve(tmp_path)
+    try:
+        browser.get(url + "index.html")
+        assert count_text(browser) == "1000 of 1000 methods"
+        # Each query five times; the median counts (one slow run on a loaded machine is not the page).
+        timings = browser.execute_script("""
+            const q = document.querySelector('input[name=q]'), out = {};
+            for (const text of ['lora', '', 'adapter 1', 'prompt', '', 'zzz-nothing', '']) {
+              const runs = [];
+              for (let k = 0; k < 5; k++) {
+                q.value = 'reset-' + k; q.dispatchEvent(new Event('input', {bubbles: true}));
+                document.body.offsetHeight;
+                const t = performance.now();
+                q.value = text; q.dispatchEvent(new Event('input', {bubbles: true}));
+                document.body.offsetHeight;  // include the layout the change causes
+                runs.push(performance.now() - t);
+              }
+              out[text] = runs.sort((a, b) => a - b)[2];
+            }
+            return out;""")
+        assert count_text(browser) == "1000 of 1000 methods"
+        print("filter timings (ms, median of 5):", timings)
+        assert max(timings.values()) < 100, timings
+        browser.find_element("css selector", "button.vpeft-more").click()
+        assert len(visible_rows(browser)) == 1000
+    finally:
+        server.shutdown()

@@ -1,0 +1,154 @@
+"""The real site: built by plain `mkdocs build --strict`, complete, linked, offline, small and fast."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from urllib.parse import unquote, urlsplit
+
+import pytest
+import yaml
+
+from tests.conftest import CATALOG, ROOT
+from tests.site.conftest import Built, read_page, read_site
+from tools.catalog.derived import aggregates, row_ppt
+from tools.catalog.service import valid_catalog
+
+CAT = valid_catalog(str(CATALOG))
+
+
+def test_build_is_fast(real_site: Built) -> None:
+    """Under 15 s on a 2-core machine. The build is one process, so its CPU time is what it takes on an idle
+    machine; the wall clock also counts the tests running beside it, so it only gets a loose bound."""
+    assert real_site.cpu_seconds < 15, f"full build used {real_site.cpu_seconds:.1f} s of CPU"
+    assert real_site.seconds < 60, f"full build took {real_site.seconds:.1f} s"
+
+
+def test_every_catalog_object_has_a_page(real_site: Built) -> None:
+    assert CAT.taxonomy is not None
+    expected = (
+        [f"method/{m}.html" for m in CAT.methods]
+        + [f"taxonomy/{n.id}.html" for n, _ in CAT.taxonomy.walk()]
+        + [f"leaderboard/{b}.html" for b in CAT.benchmarks]
+        + ["index.html", "methods.html", "taxonomy.html", "leaderboards.html", "bibliography.html",
+           "contributing.html", "about.html"]
+    )
+    missing = [p for p in expected if not (real_site.out / p).is_file()]
+    assert not missing
+
+
+def test_every_internal_link_resolves(real_site: Built) -> None:
+    broken = []
+    pages = {p.path: p for p in read_site(real_site.out)}
+    for page in pages.values():
+        for el in page.elements:
+            for attr in ("href", "src"):
+                url = el.attrs.get(attr)
+                if not url:
+                    continue
+                parts = urlsplit(url)
+                if parts.scheme or parts.netloc:
+                    continue
+                base = real_site.out if parts.path.startswith("/") else page.path.parent  # 404.html links from /
+                target = (base / unquote(parts.path).lstrip("/")).resolve() if parts.path else page.path
+                if parts.path.endswith("/") or target.is_dir():
+                    target = target / "index.html"
+                if not target.is_file():
+                    broken.append(f"{page.path.relative_to(real_site.out)}: {url}")
+                elif parts.fragment and target.suffix == ".html":
+                    ids = pages[target].ids if target in pages else read_page(target).ids
+                    if parts.fragment not in ids:
+                        broken.append(f"{page.path.relative_to(real_site.out)}: {url} (no such anchor)")
+    assert not broken, "\n".join(broken[:20])
+
+
+def test_nothing_is_fetched_from_another_server(real_site: Built) -> None:
+    offending = []
+    for page in read_site(real_site.out):
+        for el in page.elements:
+            url = ""
+            if el.tag in ("script", "img", "iframe", "audio", "video", "source", "embed"):
+                url = el.attrs.get("src", "")
+            elif el.tag == "link" and el.attrs.get("rel", "") not in ("canonical", "alternate"):
+                url = el.attrs.get("href", "")
+            if urlsplit(url).scheme or url.startswith("//"):
+                offending.append(f"{page.path.name}: <{el.tag}> {url}")
+    for css in real_site.out.rglob("*.css"):
+        text = css.read_text(encoding="utf-8")
+        offending += [f"{css.name}: {m}" for m in re.findall(r"(?:@import|url\()\s*['\"]?(?:https?:)?//[^)'\"]+", text)]
+    html = "".join(p.read_text(encoding="utf-8") for p in real_site.out.rglob("*.html"))
+    assert "fonts.googleapis" not in html and "fonts.gstatic" not in html
+    assert not offending, "\n".join(offending[:20])
+
+
+def test_config_is_offline_and_generated_pages_are_not_committed() -> None:
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
+    assert config["theme"]["font"] is False
+    assert config["docs_dir"] == "site" and "catalog" in config["watch"]
+    site_dir = ROOT / config["site_dir"]
+    ignored = subprocess.run(["git", "check-ignore", "-q", str(site_dir / "index.html")], cwd=ROOT)
+    assert ignored.returncode == 0, f"{site_dir} is not git-ignored"
+    assert not (ROOT / "site" / "method").exists() and not (ROOT / "site" / "methods.md").exists()
+
+
+def test_all_methods_page_is_small_and_complete_without_javascript(real_site: Built) -> None:
+    path = real_site.out / "methods.html"
+    assert path.stat().st_size < 400_000
+    page = read_page(path)
+    rows = [el for el in page.elements if el.tag == "tr" and "data-category" in el.attrs]
+    assert len(rows) == len(CAT.methods)
+    form = next(el for el in page.elements if el.tag == "form" and "data-filter-for" in el.attrs)
+    assert "hidden" in form.attrs, "the filter form needs the script; without it, it stays hidden"
+    for entry in CAT.methods.values():
+        assert entry.name in page.text
+
+
+def _cells(html: str, label: str) -> list[str]:
+    row = re.search(r"<tr[^>]*><th scope=\"row\">(?:<a [^>]*>)?" + re.escape(label) + r"(?:</a>)?</th>(.*?)</tr>",
+                    html, re.S)
+    assert row, label
+    return re.findall(r"<td[^>]*>(.*?)</td>", row.group(1))
+
+
+def test_vtab_leaderboard_shows_computed_means_ppt_and_sources(real_site: Built) -> None:
+    html = (real_site.out / "leaderboard" / "vtab-1k.html").read_text(encoding="utf-8")
+    bench = CAT.benchmarks["vtab-1k"]
+    table = next(t for t in CAT.results.values() if t.benchmark == "vtab-1k")
+    for label in ("Average over 19 tasks", "Average of 3 group means", "Natural mean", "PPT", "reconstruct"):
+        assert label in html
+    for task in bench.tasks:
+        assert f">{task.name}</button>" in html or f">{task.name}</th>" in html
+    for row in table.rows:
+        cells = _cells(html, row.label)
+        agg = aggregates(row, bench)
+        # kind, params, average over tasks, average of group means, 3 group means, PPT, 19 tasks, source
+        assert len(cells) == 2 + 2 + 3 + 1 + 19 + 1
+        assert cells[2] == f"{agg.task_mean:.2f}"
+        assert cells[3] == f"{agg.mean_of_group_means:.2f}"
+        ppt = row_ppt(row, bench)
+        assert cells[7] == (f"{ppt:.2f}" if ppt is not None else "–")
+        assert "V-PETL Bench" in cells[-1]
+        if row.method:
+            assert f'href="../method/{row.method}.html"' in html
+    svg = re.search(r"<svg class=\"vpeft-plot\".*?</svg>", html, re.S)
+    assert svg and "on-front" in svg.group(0) and "log scale" in svg.group(0)
+
+
+@pytest.mark.parametrize("bench", ["fgvc", "ssv2", "hmdb51", "coco", "pascal-voc", "ade20k"])
+def test_other_leaderboards_have_every_row(real_site: Built, bench: str) -> None:
+    html = (real_site.out / "leaderboard" / f"{bench}.html").read_text(encoding="utf-8")
+    for table in CAT.results.values():
+        if table.benchmark == bench:
+            for row in table.rows:
+                assert len(_cells(html, row.label)) > 2
+
+
+def test_home_has_the_taxonomy_figure_with_counts(real_site: Built) -> None:
+    assert CAT.taxonomy is not None
+    html = (real_site.out / "index.html").read_text(encoding="utf-8")
+    svg = re.search(r"<svg class=\"vpeft-tree\".*?</svg>", html, re.S)
+    assert svg
+    for node, _ in CAT.taxonomy.walk():
+        count = len(CAT.methods_in(node.id))
+        assert re.search(rf'<a href="taxonomy/{node.id}.html">.*?>{re.escape(node.name)}</text>.*?>{count}</text>',
+                         svg.group(0)), node.id

@@ -1,0 +1,49 @@
+"""BibTeX, written through bibtexparser 2: @inproceedings, @article, or arXiv's own @misc form."""
+
+from __future__ import annotations
+
+import bibtexparser
+from bibtexparser import model
+
+from tools.bib.latex import encode, encode_name, encode_title
+from tools.bib.record import Record
+
+ENTRY_TYPES = {"conference": "inproceedings", "journal": "article", "preprint": "misc", "other": "misc"}
+CONTAINER_FIELD = {"conference": "booktitle", "journal": "journal", "other": "howpublished"}
+
+
+def _authors(record: Record) -> str | None:
+    if not record.authors:
+        return None
+    names = [f"{encode_name(n.family)}, {encode_name(n.given)}" if n.given else encode_name(n.family)
+             for n in record.authors]
+    return " and ".join(names)
+
+
+def bibtex_fields(record: Record) -> list[tuple[str, str]]:
+    """The fields of one record in print order, values already LaTeX-encoded; unknown facts are left out."""
+    fields: list[tuple[str, str | None]] = [
+        ("author", _authors(record)),
+        ("title", encode_title(record.title)),
+        (CONTAINER_FIELD.get(record.kind, ""), encode(record.container) if record.container else None),
+        ("year", str(record.year) if record.year else None),
+        ("doi", encode(record.doi) if record.doi else None),
+        # arXiv's own export: eprint + archivePrefix (primaryClass only when a source gave it: the catalog has none)
+        ("eprint", record.arxiv),
+        ("archivePrefix", "arXiv" if record.arxiv else None),
+        ("url", record.url),
+    ]
+    return [(name, value) for name, value in fields if name and value]
+
+
+def to_entry(record: Record) -> model.Entry:
+    fields = [model.Field(name, value) for name, value in bibtex_fields(record)]
+    return model.Entry(ENTRY_TYPES[record.kind], record.key, fields)
+
+
+def write_bibtex(records: list[Record]) -> str:
+    library = bibtexparser.Library([to_entry(r) for r in records])
+    fmt = bibtexparser.BibtexFormat()
+    fmt.indent = "  "
+    fmt.block_separator = "\n"
+    return bibtexparser.write_string(library, bibtex_format=fmt)

@@ -1,0 +1,104 @@
+"""`vpeft params METHOD`: total, trainable and trainable-excluding-head parameter counts of a method on a model.
+
+Counted on the meta device (`methods.counting`): nothing is allocated or downloaded, ViT-B/16 takes a fraction
+of a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from tools.errors import UserError
+
+NAME = "params"
+HELP = "parameter counts (total, trainable, trainable excluding the head) of a method on a timm model"
+DEFAULT_MODEL = "vit_base_patch16_224"  # = methods.counting.DEFAULT_MODEL; not imported: keeps torch out of startup
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("method", metavar="METHOD", help="a method id (see `vpeft methods`)")
+    parser.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME",
+                        help=f"a timm model name, built with pretrained=False (default: {DEFAULT_MODEL})")
+    parser.add_argument("--num-classes", type=int, metavar="N", help="classes of the head (default: the model's)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="options",
+                        help="a config option of the method, VALUE read as a YAML scalar (repeatable)")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def parse_options(pairs: list[str]) -> dict[str, Any]:
+    """`["r=8", "target=q,v"]` -> `{"r": 8, "target": "q,v"}`; values are YAML scalars."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UserError(f"--set: expected KEY=VALUE, got {pair!r}")
+        if key in options:
+            raise UserError(f"--set: option {key!r} given twice")
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            raise UserError(f"--set {key}: {raw!r} is not a valid YAML scalar") from None
+        if isinstance(value, (list, dict)):
+            raise UserError(f"--set {key}: the value must be a single scalar, got {raw!r}")
+        options[key] = value
+    return options
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def _config_error(exc: ValidationError, raw: dict[str, Any]) -> UserError:
+    first = exc.errors()[0]
+    key = ".".join(str(part) for part in first["loc"]) or "?"
+    value = f"={raw[key]!r}" if key in raw else ""
+    return UserError(f"--set {key}{value}: {first['msg']}")
+
+
+def counts(method_id: str, model: str, num_classes: int | None, options: dict[str, Any]) -> tuple[Any, Any]:
+    """(typed config, `ParameterCounts`), every failure turned into a one-line `UserError` naming the option."""
+    import methods
+    from methods.counting import UnknownModelError, parameter_counts
+
+    try:
+        methods.get(method_id)
+    except ValueError as exc:
+        raise UserError(f"METHOD: {_one_line(exc)}") from None
+    try:
+        config = methods.make_config(method_id, **options)
+    except ValidationError as exc:
+        raise _config_error(exc, options) from None
+    except ValueError as exc:  # unknown option: the message names the allowed ones
+        raise UserError(f"--set: {_one_line(exc)}") from None
+    kwargs = {} if num_classes is None else {"num_classes": num_classes}
+    try:
+        return config, parameter_counts(method_id, model, model_kwargs=kwargs, **options)
+    except UnknownModelError as exc:
+        raise UserError(f"--model: {_one_line(exc)}") from None
+    except methods.UnsupportedModelError as exc:
+        raise UserError(f"--model: {_one_line(exc)}") from None
+    except (ValueError, TypeError) as exc:  # a config the model cannot take, or bad model arguments
+        option = "--set" if options else "--model"
+        raise UserError(f"{option}: {method_id} on {model}: {_one_line(exc)}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.num_classes is not None and args.num_classes < 0:
+        raise UserError(f"--num-classes: must be 0 or more, got {args.num_classes}")
+    config, result = counts(args.method, args.model, args.num_classes, parse_options(args.options))
+    if args.json:
+        payload = {"method": args.method, "model": args.model, "config": config.model_dump(mode="json"),
+                   **result.as_dict()}
+        print(json.dumps(payload, indent=2))
+        return 0
+    settings = ", ".join(f"{k}={v!r}" for k, v in config.model_dump().items())
+    print(f"{args.method} on {args.model}" + (f" ({settings})" if settings else ""))
+    for key, value in result.as_dict().items():
+        print(f"  {key:<26}{value:>14,}  ({value / 1e6:.2f}M)")
+    return 0

@@ -1,0 +1,47 @@
+"""`vpeft reproduce METHOD`: re-run a method on VTAB-1k by its catalog recipe and check the published numbers.
+
+Exit 0 within tolerance (or a passed --smoke check), 1 not, 2 on a usage or data error (one line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+NAME = "reproduce"
+HELP = "re-run METHOD on VTAB-1k by its catalog recipe and compare with the published numbers"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("method", metavar="METHOD", help="catalog recipe (vpt, lora) or registry method id")
+    parser.add_argument("--benchmark", default="vtab-1k", choices=["vtab-1k", "fgvc"], help="default: vtab-1k")
+    parser.add_argument("--tasks", metavar="A,B", help="task ids or folder names (default: all)")
+    parser.add_argument("--data-root", type=Path, metavar="DIR", help="folder holding the task folders")
+    parser.add_argument("--model", metavar="TIMM_NAME", help="backbone (default: the recipe's)")
+    parser.add_argument("--weights", type=Path, metavar="PATH", help="local backbone weights: .npz/.safetensors/.pth")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a recipe value (lr=1e-3, method.r=4); repeatable")
+    parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda when available)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--out", type=Path, default=Path("reproduce-out"), metavar="DIR",
+                        help="run folder: checkpoints, task results, record.json (re-run to resume)")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan and an estimated time, train nothing")
+    parser.add_argument("--tolerance", type=float, default=1.0, help="allowed |mean difference| in points")
+    parser.add_argument("--smoke", action="store_true", help="tiny ViT on generated digits data, CPU, < 2 minutes")
+    parser.add_argument("--shard", metavar="I/N", help="run every N-th task from the I-th (spread over devices)")
+    parser.add_argument("--workers", type=int, default=0, help="data loader processes (default: 0)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def run(args: argparse.Namespace) -> int:
+    from tools.repro.runner import Options
+    from tools.repro.runner import run as run_pipeline
+
+    opts = Options(
+        method=args.method, benchmark=args.benchmark, tasks=args.tasks, data_root=args.data_root, model=args.model,
+        weights=args.weights, overrides=args.overrides, device=args.device, seed=args.seed, out=args.out,
+        dry_run=args.dry_run, tolerance=args.tolerance, smoke=args.smoke, shard=args.shard, workers=args.workers,
+        progress=not args.no_progress, catalog=args.catalog, argv=sys.argv[1:],
+    )
+    return run_pipeline(opts)

@@ -1,0 +1,31 @@
+"""`vpeft results add RECORD.json ... --url URL`: store reproduction run records as a catalog result table."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "results"
+HELP = "manage result tables: `results add RECORD.json --url URL` stores a reproduction run"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", parser_class=type(parser))
+    sub.required = True
+    add = sub.add_parser("add", help="turn run records (shards of one run) into catalog/results/reproduced/ID.yaml")
+    add.add_argument("records", nargs="+", type=Path, metavar="RECORD.json")
+    add.add_argument("--url", required=True, help="https:// link where the record(s) can be read")
+
+
+def run(args: argparse.Namespace) -> int:
+    from tools.catalog.service import valid_catalog
+    from tools.repro.record import read
+    from tools.repro.results_table import table_from, write_table
+
+    catalog = valid_catalog(args.catalog)
+    records = [(path, read(path)) for path in args.records]
+    table = table_from(catalog, records, args.url)
+    path = write_table(Path(args.catalog), table)
+    row = table.rows[0]
+    print(f"wrote {path}: {row.label}, {len(row.scores)} task(s), source reproduced ({args.url})")
+    return 0

@@ -1,0 +1,103 @@
+"""`vpeft site build|serve`: the website, built by mkdocs with the page generator of `tools.site` (its hook)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tools.errors import UserError
+
+NAME = "site"
+HELP = "build the website into public/ (or -o DIR), or serve it with live reload"
+CONFIG = "mkdocs.yml"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="site_command", metavar="ACTION")
+    sub.required = True
+    build = sub.add_parser("build", help="build the site (strict: any warning fails the build)")
+    build.add_argument("-o", "--output", metavar="DIR", help="folder for the built site (default: public/)")
+    serve = sub.add_parser("serve", help="serve the site and rebuild when the catalog or a page changes")
+    serve.add_argument("--dev-addr", default="127.0.0.1:8000", metavar="HOST:PORT", help="default: 127.0.0.1:8000")
+
+
+def config_file() -> Path:
+    path = Path(CONFIG).resolve()
+    if not path.is_file():
+        raise UserError(f"{CONFIG}: not found in {Path.cwd()}; run `vpeft site` from the repository root")
+    return path
+
+
+@contextmanager
+def catalog_for_hook(catalog: str) -> Iterator[None]:
+    """Tell the mkdocs hook which catalog to read (it runs inside mkdocs, so an option cannot reach it)."""
+    from tools.site.hook import CATALOG_ENV
+
+    old = os.environ.get(CATALOG_ENV)
+    os.environ[CATALOG_ENV] = str(Path(catalog).resolve())
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(CATALOG_ENV, None)
+        else:
+            os.environ[CATALOG_ENV] = old
+
+
+def _log_to_stderr(level: int) -> None:
+    logger = logging.getLogger("mkdocs")
+    if not any(getattr(h, "_vpeft", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)-7s - %(message)s"))
+        handler._vpeft = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.setLevel(level)
+
+
+def build_site(config: Path, output: Path | None, catalog: str) -> Path:
+    """Build the site as `mkdocs build --strict` does; returns the output folder."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import MkDocsException
+
+    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+    overrides = {"site_dir": str(output.resolve())} if output else {}
+    with catalog_for_hook(catalog):
+        try:
+            cfg = load_config(config_file=str(config), strict=True, **overrides)
+            cfg.plugins.on_startup(command="build", dirty=False)
+            try:
+                build(cfg)
+            finally:
+                cfg.plugins.on_shutdown()
+        except MkDocsException as exc:
+            raise UserError(f"site build failed: {exc.format_message()}") from None
+    return Path(cfg.site_dir)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tools.catalog.service import valid_catalog
+
+    config = config_file()
+    valid_catalog(args.catalog)  # a bad catalog fails here with one line per problem, before mkdocs starts
+    if args.site_command == "build":
+        _log_to_stderr(logging.WARNING)
+        out = build_site(config, Path(args.output) if args.output else None, args.catalog)
+        print(f"built the site into {out}")
+        return 0
+    from mkdocs.commands.serve import serve
+    from mkdocs.exceptions import MkDocsException
+
+    _log_to_stderr(logging.INFO)
+    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+    with catalog_for_hook(args.catalog):
+        try:
+            serve(config_file=str(config), dev_addr=args.dev_addr, watch=[str(Path(args.catalog).resolve())])
+        except MkDocsException as exc:
+            raise UserError(f"site serve failed: {exc.format_message()}") from None
+    return 0

@@ -1,0 +1,1 @@
+"""The Awesome-list README.md, generated from the catalog (`vpeft readme`)."""

@@ -1,0 +1,65 @@
+"""Datasets over the checked split lists, and the transforms the recipes name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+from torchvision import transforms
+
+from tools.repro.layout import Sample
+
+MEAN_STD: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+    "imagenet": ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+    "half": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+}
+
+
+class ListDataset(Dataset[tuple[torch.Tensor, int]]):
+    """Images named by one split file, relative to the task folder."""
+
+    def __init__(self, folder: Path, samples: list[Sample], transform: Callable[[Image.Image], torch.Tensor]):
+        self.folder = folder
+        self.samples = samples
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        path, label = self.samples[index]
+        with Image.open(self.folder / path) as image:
+            return self.transform(image.convert("RGB")), label
+
+
+def make_transform(size: int, normalisation: str, train_aug: bool) -> Callable[[Image.Image], torch.Tensor]:
+    """Direct resize to size x size (VTAB-1k codebases do not crop), then normalise; RandAugment when asked."""
+    mean, std = MEAN_STD[normalisation]
+    if train_aug:
+        from timm.data import create_transform
+
+        # V-PETL Bench uses rand-m9-mstd0.5-inc1. Its magnitude noise can reach 10, where timm asks Pillow to
+        # posterize to 0 bits, which current Pillow refuses (ValueError); mmax9 caps the noise just below that.
+        aug = create_transform(input_size=size, is_training=True, color_jitter=0.4,
+                               auto_augment="rand-m9-mstd0.5-inc1-mmax9", re_prob=0.0, interpolation="bicubic",
+                               mean=mean, std=std)
+        # timm's first step is a random resized crop; VTAB-1k recipes resize the whole image instead
+        aug.transforms[0] = transforms.Resize((size, size), interpolation=transforms.InterpolationMode.BICUBIC)
+        return aug
+    return transforms.Compose([
+        transforms.Resize((size, size), interpolation=transforms.InterpolationMode.BICUBIC),
+        transforms.ToTensor(),
+        transforms.Normalize(mean, std),
+    ])
+
+
+def loader(folder: Path, samples: list[Sample], size: int, normalisation: str, batch_size: int, train: bool,
+           train_aug: bool = False, seed: int = 0, workers: int = 0) -> DataLoader[tuple[torch.Tensor, int]]:
+    transform = make_transform(size, normalisation, train_aug and train)
+    generator = torch.Generator().manual_seed(seed)
+    return DataLoader(ListDataset(folder, samples, transform), batch_size=batch_size, shuffle=train,
+                      generator=generator if train else None, num_workers=workers,
+                      pin_memory=torch.cuda.is_available(), persistent_workers=workers > 0)

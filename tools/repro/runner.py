@@ -1,0 +1,243 @@
+"""`reproduce`: check data, train every task by its recipe, compare with the catalog, write the run record."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from tools.catalog.models import Benchmark, Catalog
+from tools.catalog.service import valid_catalog
+from tools.errors import UserError
+from tools.repro import backbone, smoke
+from tools.repro import device as dev
+from tools.repro import record as rec
+from tools.repro.compare import Comparison, compare, table_lines
+from tools.repro.errors import DataError
+from tools.repro.layout import TaskData, check_data, select_tasks
+from tools.repro.plan import measure_images_per_s, plan_lines
+from tools.repro.recipe import PEEKS_AT_TEST, Resolved, find_recipe, parse_overrides, resolve
+from tools.repro.selection import run_task
+from tools.repro.train import Context
+
+REPO = Path(__file__).resolve().parents[2]
+SUPPORTED = ("vtab-1k",)
+
+
+@dataclass
+class Options:
+    method: str
+    benchmark: str = "vtab-1k"
+    tasks: str | None = None
+    data_root: Path | None = None
+    model: str | None = None
+    weights: Path | None = None
+    overrides: list[str] = field(default_factory=list)
+    device: str | None = None
+    seed: int = 42
+    out: Path = Path("reproduce-out")
+    dry_run: bool = False
+    tolerance: float = 1.0
+    smoke: bool = False
+    shard: str | None = None
+    workers: int = 0
+    progress: bool = True
+    catalog: str = "catalog"
+    argv: list[str] = field(default_factory=list)
+
+
+def _shard(tasks: list[str], spec: str | None) -> list[str]:
+    """`--shard i/n` (1-based): every n-th task from the i-th, so n processes or devices split the work."""
+    if spec is None:
+        return tasks
+    i, sep, n = spec.partition("/")
+    if not (sep and i.isdigit() and n.isdigit() and 1 <= int(i) <= int(n)):
+        raise UserError(f"--shard {spec}: expected I/N with 1 <= I <= N, e.g. 1/4")
+    return tasks[int(i) - 1 :: int(n)]
+
+
+def _benchmark(catalog: Catalog, bench_id: str) -> Benchmark:
+    if bench_id == "fgvc":
+        raise DataError("--benchmark fgvc: not yet supported by reproduce (VTAB-1k only for now)", "fgvc")
+    if bench_id not in SUPPORTED:
+        raise UserError(f"--benchmark {bench_id}: not supported (use vtab-1k)")
+    return catalog.benchmarks[bench_id]
+
+
+def _tasks(opts: Options, bench: Benchmark) -> list[str]:
+    tasks = select_tasks(bench, opts.tasks)
+    if opts.smoke:
+        if opts.tasks and set(tasks) - set(smoke.SMOKE_TASKS):
+            raise UserError(f"--smoke runs only {', '.join(smoke.SMOKE_TASKS)}")
+        tasks = [t for t in tasks if t in smoke.SMOKE_TASKS] if opts.tasks else list(smoke.SMOKE_TASKS)
+    return _shard(tasks, opts.shard)
+
+
+def resolve_run(opts: Options, catalog: Catalog, bench: Benchmark) -> Resolved:
+    import methods
+
+    registry = methods.available()
+    recipe = find_recipe(catalog, opts.method, registry)
+    if recipe.implementation not in registry:
+        raise UserError(f"method {opts.method}: its recipe trains registry method '{recipe.implementation}', "
+                        f"which is not implemented yet (registry: {', '.join(registry)})")
+    overrides = parse_overrides(opts.overrides)
+    if opts.model:
+        overrides["backbone"] = opts.model
+    if opts.smoke:
+        bench_recipe = recipe.benchmarks.get(bench.id)
+        optimizer = bench_recipe.optimizer.value if bench_recipe else None
+        overrides = {**smoke.smoke_settings(str(optimizer) if optimizer else None), **overrides}
+    return resolve(recipe, bench.id, _tasks(opts, bench), overrides)
+
+
+def _model_factory(res: Resolved, task: str, opts: Options, classes: int, hub: bool = True) -> Any:
+    """Builds the backbone with the method applied; `hub=False` never downloads (dry-run speed measurement)."""
+    s = res.tasks[task]
+    pretrained = hub and opts.weights is None
+    return partial(backbone.build, s.backbone, classes, s.drop_path, opts.weights, pretrained, res.implementation,
+                   s.method_config)
+
+
+def _out_folder(opts: Options, res: Resolved) -> Path:
+    """The run folder; a folder of another configuration is never mixed in (or overwritten)."""
+    opts.out.mkdir(parents=True, exist_ok=True)
+    meta = opts.out / "run.json"
+    digest = res.digest()
+    if meta.is_file():
+        old = json.loads(meta.read_text()).get("recipe_hash")
+        if old != digest:
+            raise UserError(f"--out {opts.out}: holds a run with other settings (recipe hash {old[:12]}); "
+                            "use another --out folder")
+    else:
+        meta.write_text(json.dumps({"recipe_hash": digest, "resolved": res.to_json()}, indent=2))
+    return opts.out
+
+
+def _run_tasks(opts: Options, res: Resolved, bench: Benchmark, data: dict[str, TaskData],
+               device: Any) -> dict[str, dict[str, Any]]:
+    results: dict[str, dict[str, Any]] = {}
+    classes = {t.id: t.classes or 2 for t in bench.tasks}
+    for task in tqdm(list(res.tasks), desc="tasks", disable=not opts.progress):
+        folder = opts.out / "tasks" / task
+        done = folder / "result.json"
+        if done.is_file():  # finished by an earlier (interrupted) run of the same command
+            results[task] = json.loads(done.read_text())
+            continue
+        ctx = Context(folder=data[task].folder, settings=res.tasks[task], device=device, seed=opts.seed,
+                      make_model=_model_factory(res, task, opts, classes[task]), workers=opts.workers,
+                      progress=opts.progress)
+        start = time.perf_counter()
+        result = run_task(ctx, data[task], folder)
+        result["seconds"] = round(time.perf_counter() - start, 3)
+        folder.mkdir(parents=True, exist_ok=True)
+        done.write_text(json.dumps(result, indent=2))
+        results[task] = result
+    return results
+
+
+def _verdict(opts: Options, cmp: Comparison, bench: Benchmark) -> tuple[int, str]:
+    if opts.smoke:
+        ok = smoke.passed(cmp.ours, bench)
+        failed = [t for t, good in ok.items() if not good]
+        if failed:
+            return 1, f"smoke check FAILED: {', '.join(failed)} not above twice the chance level"
+        return 0, ("smoke check passed: every task above twice the chance level (the published numbers above are "
+                   "for the real backbone and data, not expected to match)")
+    ref = cmp.reference() or next((r for r in cmp.reported if r.mean is not None), None)
+    if ref is None or ref.mean is None or cmp.mean is None:
+        return 1, "nothing to check against: the catalog has no reported numbers for these tasks"
+    diff = cmp.mean - ref.mean
+    where = f"{diff:+.2f} points against {ref.label} ({ref.table}), tolerance {opts.tolerance}"
+    return (0, f"within tolerance: {where}") if abs(diff) <= opts.tolerance else (1, f"NOT within tolerance: {where}")
+
+
+def _selection_lines(results: dict[str, dict[str, Any]]) -> list[str]:
+    rules: dict[str, list[str]] = {}
+    for task, result in results.items():
+        rules.setdefault(result["model_selection"], []).append(task)
+    lines = []
+    for rule, tasks in rules.items():
+        peek = ("the accuracy is the best test-set evaluation, as in the published number (see the recipe)"
+                if rule in PEEKS_AT_TEST else "the test set was not used to select")
+        lines.append(f"model selection {rule} ({', '.join(tasks)}): {peek}")
+    return lines
+
+
+def _summary(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    phases = [p for r in results.values() for p in r["phases"]]
+    rates = [p["images_per_s"] for p in phases if p.get("images_per_s")]
+    return {
+        "trainable_parameters": phases[0]["trainable_parameters"] if phases else None,
+        "peak_memory_mb": max((p["peak_memory_mb"] for p in phases), default=None),
+        "peak_memory_kind": phases[0]["peak_memory_kind"] if phases else None,
+        "images_per_s": sum(rates) / len(rates) if rates else None,
+    }
+
+
+def _record(opts: Options, res: Resolved, results: dict[str, Any], cmp: Comparison, device: Any,
+            timings: dict[str, float], verdict: str) -> dict[str, Any]:
+    first = next(iter(res.tasks.values()))
+    return {
+        "format": rec.FORMAT, "method": res.recipe_id, "implementation": res.implementation,
+        "benchmark": res.benchmark, "smoke": opts.smoke, "backbone": first.backbone,
+        "weights": str(opts.weights) if opts.weights else None, "recipe_hash": res.digest(),
+        "resolved": res.to_json(), **rec.environment(REPO), "device": str(device), "seed": opts.seed,
+        "shard": opts.shard, "tasks": results, **_summary(results), "mean": cmp.mean,
+        "mean_of_group_means": cmp.mean_of_group_means, "group_means": cmp.group_means,
+        "reported": [r.__dict__ for r in cmp.reported], "verdict": verdict, "tolerance": opts.tolerance,
+        "timings": timings, "command": opts.argv,
+    }
+
+
+def run(opts: Options) -> int:
+    started = time.perf_counter()
+    catalog = valid_catalog(opts.catalog)
+    bench = _benchmark(catalog, opts.benchmark)
+    res = resolve_run(opts, catalog, bench)
+    device = dev.pick(opts.device)
+    if opts.smoke:
+        import torch
+
+        torch.set_num_threads(1)  # tiny tensors: threads only add overhead (and spin on a busy machine)
+        opts.data_root = smoke.make_data(opts.data_root or opts.out / "smoke-data", bench)
+        opts.weights = opts.weights or smoke.pretrain_backbone(opts.data_root / smoke.BACKBONE_FILE)
+    data = None
+    if opts.data_root is not None:
+        data = check_data(opts.data_root, bench, list(res.tasks))
+    elif not opts.dry_run:
+        raise DataError("--data-root DIR is required (the folder holding the VTAB-1k task folders)")
+    first = next(iter(res.tasks))
+    cmp = compare(catalog, bench, {t: 0.0 for t in res.tasks}, res.compare_with, res.reference)
+    if opts.dry_run:
+        classes = next(t.classes or 2 for t in bench.tasks if t.id == first)
+        ips = measure_images_per_s(_model_factory(res, first, opts, classes, hub=False), res.tasks[first], device)
+        print("\n".join(plan_lines(res, bench, cmp, data, ips, device)))
+        return 0
+    assert data is not None
+    _out_folder(opts, res)
+    train_start = time.perf_counter()
+    results = _run_tasks(opts, res, bench, data, device)
+    cmp = compare(catalog, bench, {t: r["accuracy"] for t, r in results.items()}, res.compare_with, res.reference)
+    code, verdict = _verdict(opts, cmp, bench)
+    lines = table_lines(cmp, bench)
+    summary = _summary(results)
+    if summary["trainable_parameters"] is not None:
+        reported = ", ".join(f"[{i + 1}] {r.params_m}M" for i, r in enumerate(cmp.reported) if r.params_m is not None)
+        lines.append(f"trainable parameters (without head): {summary['trainable_parameters'] / 1e6:.4f}M"
+                     + (f"; reported {reported}" if reported else ""))
+    lines += _selection_lines(results)
+    timings = {"total_s": round(time.perf_counter() - started, 3), "train_s": round(time.perf_counter() - train_start,
+                                                                                   3)}
+    name = f"record-shard-{opts.shard.replace('/', '-of-')}.json" if opts.shard else "record.json"
+    rec.write(_record(opts, res, results, cmp, device, timings, verdict), opts.out / name)
+    lines += [verdict, f"record: {opts.out / name}"]
+    print("\n".join(lines))
+    sys.stdout.flush()
+    return code

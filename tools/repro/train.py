@@ -1,0 +1,185 @@
+"""One training phase: train on one split, evaluate on others, checkpoint every epoch, resume from the last.
+
+A phase lives in its own folder: `last.safetensors` (method weights, `methods.save_trained`), `last.state.pt`
+(optimizer, epoch, log), `best.safetensors` when the phase keeps a best epoch, and `done.json` when finished.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+import methods
+from tools.errors import UserError
+from tools.repro import device as dev
+from tools.repro.data import loader
+from tools.repro.layout import Sample
+from tools.repro.recipe import TaskSettings
+from tools.repro.schedule import lr_at
+
+STOP_ENV = "VPEFT_STOP_AFTER_EPOCHS"  # testing aid: stop the process after this many epochs, as a kill would
+
+
+class Interrupted(UserError):
+    exit_code = 130
+
+
+@dataclass
+class Context:
+    """What every phase of a run shares."""
+
+    folder: Path
+    settings: TaskSettings
+    make_model: Callable[[], nn.Module]
+    device: torch.device
+    seed: int
+    workers: int = 0
+    progress: bool = True
+    epochs_run: list[int] = field(default_factory=lambda: [0])  # epochs trained by this process, all phases
+
+
+@dataclass
+class Phase:
+    name: str
+    train: list[Sample]
+    evals: dict[str, list[Sample]]  # split -> samples, evaluated every `eval_every` epochs and at the end
+    lr: float
+    weight_decay: float
+    keep_best: str | None = None  # split whose best epoch is kept (best.safetensors)
+
+
+def _optimizer(model: nn.Module, s: TaskSettings, lr: float, wd: float) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if s.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=s.momentum, weight_decay=wd)
+    return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
+
+
+def evaluate(model: nn.Module, ctx: Context, samples: list[Sample], desc: str) -> float:
+    s = ctx.settings
+    dl = loader(ctx.folder, samples, s.image_size, s.normalisation, max(s.batch_size, 256), train=False,
+                workers=ctx.workers)
+    correct = 0
+    amp = dev.amp_dtype(ctx.device)
+    with dev.no_grad_eval(model):
+        for x, y in tqdm(dl, desc=desc, leave=False, disable=not ctx.progress):
+            with dev.autocast(ctx.device, amp):
+                out = model(x.to(ctx.device, non_blocking=True))
+            correct += int((out.argmax(1).cpu() == y).sum())
+    return 100.0 * correct / len(samples)
+
+
+def _save_atomic(obj: Any, path: Path) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _checkpoint(model: nn.Module, opt: torch.optim.Optimizer, state: dict[str, Any], folder: Path) -> None:
+    tmp = folder / "last.safetensors.tmp"
+    methods.save_trained(model, tmp)
+    os.replace(tmp, folder / "last.safetensors")
+    _save_atomic({**state, "optimizer": opt.state_dict()}, folder / "last.state.pt")
+
+
+def _stop_if_asked(ctx: Context) -> None:
+    limit = os.environ.get(STOP_ENV)
+    ctx.epochs_run[0] += 1
+    if limit and ctx.epochs_run[0] >= int(limit):
+        raise Interrupted(f"stopped after {ctx.epochs_run[0]} epoch(s) ({STOP_ENV}); run the same command to resume")
+
+
+def _train_epoch(model: nn.Module, ctx: Context, phase: Phase, opt: torch.optim.Optimizer, epoch: int,
+                 scaler: torch.amp.GradScaler | None) -> tuple[float, int]:
+    s = ctx.settings
+    torch.manual_seed(ctx.seed * 1000 + epoch)  # drop-path and shuffling depend on (seed, epoch) only: resumable
+    dl = loader(ctx.folder, phase.train, s.image_size, s.normalisation, s.batch_size, train=True,
+                train_aug=s.train_aug, seed=ctx.seed * 1000 + epoch, workers=ctx.workers)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=s.label_smoothing)
+    amp = dev.amp_dtype(ctx.device)
+    model.train()
+    total, seen = 0.0, 0
+    for x, y in tqdm(dl, desc=f"{phase.name} epoch {epoch + 1}", leave=False, disable=not ctx.progress):
+        x, y = x.to(ctx.device, non_blocking=True), y.to(ctx.device, non_blocking=True)
+        with dev.autocast(ctx.device, amp):
+            loss = loss_fn(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+        else:
+            loss.backward()
+            opt.step()
+        total += loss.item() * len(y)
+        seen += len(y)
+    return total / max(seen, 1), seen
+
+
+def run_phase(ctx: Context, phase: Phase, folder: Path) -> dict[str, Any]:
+    """Train (or resume) one phase; returns its summary, also stored in `done.json`."""
+    done = folder / "done.json"
+    if done.is_file():
+        return json.loads(done.read_text())
+    folder.mkdir(parents=True, exist_ok=True)
+    s = ctx.settings
+    model = ctx.make_model().to(ctx.device)
+    opt = _optimizer(model, s, phase.lr, phase.weight_decay)
+    state: dict[str, Any] = {"epoch": 0, "log": [], "evals": [], "best": None, "train_seconds": 0.0, "images": 0}
+    if (folder / "last.state.pt").is_file():
+        methods.load_trained(model, folder / "last.safetensors")
+        saved = torch.load(folder / "last.state.pt", map_location="cpu", weights_only=False)
+        opt.load_state_dict(saved.pop("optimizer"))
+        state = saved
+    scaler = dev.grad_scaler(dev.amp_dtype(ctx.device))
+    dev.reset_peak(ctx.device)
+    bar = tqdm(range(state["epoch"], s.epochs), initial=state["epoch"], total=s.epochs, desc=phase.name,
+               disable=not ctx.progress)
+    for epoch in bar:
+        lr = lr_at(epoch, phase.lr, s.epochs, s.warmup_epochs, s.warmup_lr_init, s.min_lr)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        start = time.perf_counter()
+        loss, images = _train_epoch(model, ctx, phase, opt, epoch, scaler)
+        seconds = time.perf_counter() - start
+        state["train_seconds"] += seconds
+        state["images"] += images
+        entry: dict[str, Any] = {"epoch": epoch + 1, "lr": lr, "loss": loss, "seconds": round(seconds, 3)}
+        if (epoch + 1) % s.eval_every == 0 or epoch + 1 == s.epochs:
+            for split, samples in phase.evals.items():
+                acc = evaluate(model, ctx, samples, f"{phase.name} {split}")
+                entry[f"{split}_accuracy"] = acc
+                if split == phase.keep_best and (state["best"] is None or acc > state["best"]["accuracy"]):
+                    state["best"] = {"epoch": epoch + 1, "accuracy": acc}
+                    methods.save_trained(model, folder / "best.safetensors")
+        state["log"].append(entry)
+        state["epoch"] = epoch + 1
+        bar.set_postfix(loss=f"{loss:.3f}")
+        _checkpoint(model, opt, state, folder)
+        _stop_if_asked(ctx)
+    peak, kind = dev.peak_memory_mb(ctx.device)
+    summary = {
+        "phase": phase.name, "lr": phase.lr, "weight_decay": phase.weight_decay, "log": state["log"],
+        "best": state["best"], "last": state["log"][-1], "train_seconds": round(state["train_seconds"], 3),
+        "images_per_s": state["images"] / state["train_seconds"] if state["train_seconds"] else None,
+        "peak_memory_mb": round(peak, 1), "peak_memory_kind": kind,
+        "trainable_parameters": methods.trainable_parameters(model),
+    }
+    done.write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def best_model(ctx: Context, folder: Path) -> nn.Module:
+    """The phase's kept best epoch, loaded onto a fresh backbone."""
+    model = ctx.make_model().to(ctx.device)
+    methods.load_trained(model, folder / "best.safetensors")
+    return model

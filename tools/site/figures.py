@@ -1,0 +1,215 @@
+"""Geometry of the build-time SVG figures: the taxonomy tree and accuracy against trainable parameters.
+
+This module only computes positions and labels; `templates/*.svg.j2` draw them (escaping every label).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from tools.site.views import TreeNode
+
+# ---------------------------------------------------------------- taxonomy tree
+
+
+@dataclass(frozen=True)
+class Box:
+    x: float
+    y: float
+    w: float
+    h: float
+    name: str
+    count: int
+    href: str
+    level: int
+
+
+@dataclass(frozen=True)
+class Edge:
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+
+@dataclass(frozen=True)
+class TreeFigure:
+    width: int
+    height: int
+    boxes: list[Box]
+    edges: list[Edge]
+
+
+ROW = 46
+BOX_H = 34
+COLUMNS = ((8, 150), (196, 210), (446, 226))  # (x, width) of the root, the categories and the sub-categories
+
+
+def tree_figure(root_name: str, root_count: int, root_href: str, nodes: list[TreeNode]) -> TreeFigure:
+    """A left-to-right tree: every node a box with its method count; leaves one per row."""
+    boxes: list[Box] = []
+    edges: list[Edge] = []
+    row = 0
+
+    def place(node: TreeNode, level: int) -> float:
+        nonlocal row
+        if node.children:
+            centres = [place(c, level + 1) for c in node.children]
+            cy = (centres[0] + centres[-1]) / 2
+        else:
+            cy = row * ROW + ROW / 2
+            row += 1
+        x, w = COLUMNS[min(level, len(COLUMNS) - 1)]
+        boxes.append(Box(x, cy - BOX_H / 2, w, BOX_H, node.name, node.count, node.href, level))
+        for child in node.children:
+            child_box = next(b for b in boxes if b.href == child.href)
+            edges.append(Edge(x + w, cy, child_box.x, child_box.y + BOX_H / 2))
+        return cy
+
+    centres = [place(n, 1) for n in nodes]
+    height = max(row, 1) * ROW
+    cy = height / 2
+    x, w = COLUMNS[0]
+    boxes.append(Box(x, cy - BOX_H / 2, w, BOX_H, root_name, root_count, root_href, 0))
+    edges += [Edge(x + w, cy, COLUMNS[1][0], c) for c in centres]
+    width = COLUMNS[-1][0] + COLUMNS[-1][1] + 8
+    return TreeFigure(width=width, height=int(height), boxes=boxes, edges=edges)
+
+
+# ---------------------------------------------------------------- accuracy vs parameters
+
+
+@dataclass(frozen=True)
+class PlotInput:
+    label: str
+    params_m: float
+    score: float
+    href: str | None
+
+
+@dataclass(frozen=True)
+class Point:
+    x: float
+    y: float
+    label: str
+    label_x: float
+    label_y: float
+    anchor: str
+    leader: bool  # the label was moved away from its point: draw a line to it
+    on_front: bool
+    href: str | None
+    tooltip: str
+
+
+@dataclass(frozen=True)
+class Tick:
+    pos: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Plot:
+    width: int
+    height: int
+    left: int
+    top: int
+    right: int
+    bottom: int
+    x_ticks: list[Tick]
+    y_ticks: list[Tick]
+    points: list[Point]
+    front: str  # SVG polyline points of the Pareto front, as a staircase
+    x_title: str
+    y_title: str
+    left_out: list[str]  # labels that cannot sit on a log axis (zero parameters)
+
+
+def pareto_front(items: list[PlotInput]) -> set[int]:
+    """Indices of the points no other point beats on both axes (fewer parameters and a higher score)."""
+    front: set[int] = set()
+    best = -math.inf
+    for i in sorted(range(len(items)), key=lambda i: (items[i].params_m, -items[i].score)):
+        if items[i].score > best:
+            front.add(i)
+            best = items[i].score
+    return front
+
+
+def _params_label(value: float) -> str:
+    return f"{value:g}M"
+
+
+Placed = tuple[float, float, str, bool]
+
+
+Rect = tuple[float, float, float, float]
+
+
+def _place_labels(xs: list[float], ys: list[float], labels: list[str], right_edge: float,
+                  obstacles: list[Rect]) -> list[Placed]:
+    """Label positions that overlap no other label, point or obstacle: beside the point, else stepped up or down."""
+    placed: list[Rect] = [(x - 4, y - 4, x + 4, y + 4) for x, y in zip(xs, ys, strict=True)] + obstacles
+    out: list[Placed] = [(0.0, 0.0, "start", False)] * len(xs)
+    for i in sorted(range(len(xs)), key=lambda i: ys[i]):
+        width = 6.2 * len(labels[i]) + 2
+        side_right = xs[i] + 6 + width < right_edge
+        for dy in (0, -12, 12, -24, 24, -36, 36, -48, 48, -60, 60):
+            for right in (side_right, not side_right):
+                x0 = xs[i] + 7 if right else xs[i] - 7 - width
+                y0 = ys[i] + 4 + dy
+                box = (x0, y0 - 10, x0 + width, y0 + 2)
+                if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+                    break
+            else:
+                continue
+            break
+        placed.append(box)
+        out[i] = (xs[i] + 7 if right else xs[i] - 7, y0, "start" if right else "end", dy != 0)
+    return out
+
+
+def accuracy_plot(items: list[PlotInput], y_title: str, width: int = 900, height: int = 560) -> Plot | None:
+    """Score against trainable parameters on a log scale; None when fewer than two points can be drawn."""
+    left_out = [i.label for i in items if i.params_m <= 0]
+    items = [i for i in items if i.params_m > 0]
+    if len(items) < 2:
+        return None
+    left, top, right, bottom = 56, 16, width - 16, height - 48
+    lo = math.floor(math.log10(min(i.params_m for i in items)))
+    hi = math.ceil(math.log10(max(i.params_m for i in items)))
+    hi = max(hi, lo + 1)
+    y_lo = math.floor(min(i.score for i in items) / 5) * 5
+    y_hi = math.ceil(max(i.score for i in items) / 5) * 5
+    y_hi = max(y_hi, y_lo + 5)
+
+    def px(v: float) -> float:
+        return round(left + (math.log10(v) - lo) / (hi - lo) * (right - left), 1)
+
+    def py(v: float) -> float:
+        return round(bottom - (v - y_lo) / (y_hi - y_lo) * (bottom - top), 1)
+
+    front = pareto_front(items)
+    xs = [px(i.params_m) for i in items]
+    ys = [py(i.score) for i in items]
+    stairs: list[tuple[float, float]] = []
+    for k in sorted(front, key=lambda k: items[k].params_m):
+        if stairs:
+            stairs.append((xs[k], stairs[-1][1]))
+        stairs.append((xs[k], ys[k]))
+    segments = [(min(a[0], b[0]) - 1, min(a[1], b[1]) - 1, max(a[0], b[0]) + 1, max(a[1], b[1]) + 1)
+                for a, b in zip(stairs, stairs[1:], strict=False)]
+    labels = _place_labels(xs, ys, [i.label for i in items], right, segments)
+    points = [
+        Point(xs[k], ys[k], it.label, *labels[k], k in front, it.href,
+              f"{it.label}: {it.score:.2f}, {_params_label(it.params_m)} trainable parameters")
+        for k, it in enumerate(items)
+    ]
+    step = 1 if y_hi - y_lo <= 30 else 5
+    y_ticks = [Tick(py(v), str(v)) for v in range(y_lo, y_hi + 1, step if (y_hi - y_lo) // step <= 12 else 5)]
+    return Plot(
+        width=width, height=height, left=left, top=top, right=right, bottom=bottom,
+        x_ticks=[Tick(px(10.0**e), _params_label(10.0**e)) for e in range(lo, hi + 1)],
+        y_ticks=y_ticks, points=points, front=" ".join(f"{x},{y}" for x, y in stairs),
+        x_title="trainable parameters (millions, log scale)", y_title=y_title, left_out=left_out,
+    )

@@ -1,0 +1,73 @@
+"""mkdocs hook (named in mkdocs.yml): adds the pages generated from the catalog to the build.
+
+Generated pages go in through mkdocs' files API, so nothing generated is written into `site/` or committed; the
+hand-written pages get their `<!-- vpeft:NAME -->` markers filled. The catalog folder is `catalog/` next to
+mkdocs.yml, or $VPEFT_CATALOG (set by `vpeft --catalog DIR site ...`). `mkdocs serve` watches `catalog/`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File, Files, InclusionLevel
+from mkdocs.structure.pages import Page
+
+# Use the code next to mkdocs.yml, also when `mkdocs` runs from a clone that is not (or another one is) installed.
+_REPO = str(Path(__file__).resolve().parents[2])
+if _REPO not in sys.path:
+    sys.path.insert(0, _REPO)
+
+from tools.errors import UserError  # noqa: E402
+from tools.site.render import SiteContent, fill_markers, render_site  # noqa: E402
+
+CATALOG_ENV = "VPEFT_CATALOG"
+log = logging.getLogger("mkdocs.plugins.vpeft")
+_content: SiteContent | None = None  # the last good build: mkdocs keeps this module between `serve` rebuilds
+_serving = False
+
+
+def on_startup(command: str, **_: Any) -> None:
+    global _serving
+    _serving = command == "serve"
+
+
+def catalog_dir(config: MkDocsConfig) -> Path:
+    env = os.environ.get(CATALOG_ENV)
+    return Path(env) if env else Path(config.config_file_path).resolve().parent / "catalog"
+
+
+def on_files(files: Files, config: MkDocsConfig, **_: Any) -> Files:
+    global _content
+    from tools.catalog.service import valid_catalog
+
+    try:
+        _content = render_site(valid_catalog(str(catalog_dir(config))))
+    except UserError as exc:
+        if not (_serving and _content is not None):
+            raise PluginError(f"vpeft: {exc}") from None
+        # A half-edited entry must not stop `mkdocs serve`: say what is wrong, keep showing the last good pages.
+        log.error(f"vpeft: {exc}\nvpeft: still serving the pages of the last valid catalog")
+    for uri, text in _content.pages.items():
+        if files.get_file_from_path(uri) is not None:
+            raise PluginError(f"vpeft: site/{uri} is hand-written but the build also generates it; remove one")
+        # method pages are reached from tables, not from the sidebar (mkdocs would list each one otherwise)
+        level = InclusionLevel.NOT_IN_NAV if uri.startswith("method/") else InclusionLevel.UNDEFINED
+        files.append(File.generated(config, uri, content=text, inclusion=level))
+    config.nav = _content.nav  # built after on_files, so it may name generated pages
+    return files
+
+
+def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, **_: Any) -> str:
+    if _content is None or page.file.generated_by is not None:
+        return markdown
+    fragments = dict(_content.fragments)
+    contributing = Path(config.config_file_path).resolve().parent / "CONTRIBUTING.md"
+    if contributing.is_file():  # trusted Markdown from the repository, shown without its own first heading
+        fragments["contributing"] = contributing.read_text(encoding="utf-8").split("\n", 1)[1]
+    return fill_markers(markdown, fragments)

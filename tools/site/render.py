@@ -1,0 +1,334 @@
+"""Render every generated page of the site from the typed catalog.
+
+Pages are Markdown files for mkdocs whose body is one block of HTML rendered by Jinja2 with autoescape on. Python-
+Markdown passes a block of raw HTML through untouched, so text from entries is never read as Markdown; it is only
+ever a template variable, so it is never read as a template either.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from tools.catalog.derived import aggregates
+from tools.catalog.models import Benchmark, Catalog, MethodEntry, ResultRow
+from tools.site import figures, views
+from tools.site.links import page_title, relative, safe_url
+from tools.site.params import BACKBONE_LABEL, trainable_counts, usage_snippet
+from tools.site.views import Link
+
+ENV = Environment(
+    loader=PackageLoader("tools.site", "templates"),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+# Leaderboard sections by benchmark kind, in the order the leaderboards page lists them.
+SECTIONS = (
+    ("image", "Image classification", ("image-classification",)),
+    ("video", "Video recognition", ("video-classification",)),
+    ("dense", "Dense prediction", ("detection", "segmentation")),
+)
+NEWEST = 10
+
+
+@dataclass
+class SiteContent:
+    """Generated pages (docs-relative path -> Markdown), fragments for the hand-written pages, and the nav."""
+
+    pages: dict[str, str] = field(default_factory=dict)
+    fragments: dict[str, str] = field(default_factory=dict)
+    nav: list[Any] = field(default_factory=list)
+
+
+def render(template: str, **context: Any) -> str:
+    return ENV.get_template(template).render(**context)
+
+
+def page(title: str, body: str, hide: tuple[str, ...] = ()) -> str:
+    front: dict[str, Any] = {"title": page_title(title)}
+    if hide:
+        front["hide"] = list(hide)
+    return "---\n" + yaml.safe_dump(front, allow_unicode=True, sort_keys=False) + "---\n\n" + body.strip() + "\n"
+
+
+def fill_markers(text: str, fragments: dict[str, str]) -> str:
+    """Put each fragment in place of its `<!-- vpeft:NAME -->` line in a hand-written page."""
+    for name, html in fragments.items():
+        text = text.replace(f"<!-- vpeft:{name} -->", html)
+    return text
+
+
+# ---------------------------------------------------------------- pages
+
+
+def methods_page(catalog: Catalog) -> str:
+    here = "methods.md"
+    rows = views.method_rows(catalog, list(catalog.methods.values()), here)
+    body = render("methods.html.j2", rows=rows, filters=views.filters(catalog))
+    return page("All methods", body, hide=("navigation", "toc"))
+
+
+def node_pages(catalog: Catalog) -> dict[str, str]:
+    out = {}
+    assert catalog.taxonomy is not None
+    for node, _ in catalog.taxonomy.walk():
+        here = views.node_page(node.id)
+        path = [Link(p.name, relative(here, views.node_page(p.id))) for p in catalog.taxonomy.path(node.id)[:-1]]
+        children = [
+            {"text": c.name, "href": relative(here, views.node_page(c.id)), "count": len(catalog.methods_in(c.id))}
+            for c in node.children
+        ]
+        body = render(
+            "node.html.j2", node=node, path=path, children=children,
+            rows=views.method_rows(catalog, catalog.methods_in(node.id), here),
+            taxonomy_href=relative(here, "taxonomy.md"),
+        )
+        out[here] = page(node.name, body, hide=("toc",))
+    return out
+
+
+def tree_svg(catalog: Catalog, here: str) -> Markup:
+    nodes = views.taxonomy_tree(catalog, here)
+    fig = figures.tree_figure("Visual PEFT", len(catalog.methods), relative(here, "methods.md"), nodes)
+    return Markup(render("tree.svg.j2", fig=fig))
+
+
+def taxonomy_page(catalog: Catalog) -> str:
+    here = "taxonomy.md"
+    assert catalog.taxonomy is not None
+    body = render(
+        "taxonomy.html.j2", tree_svg=tree_svg(catalog, here), nodes=views.taxonomy_tree(catalog, here),
+        notes=catalog.taxonomy.notes, sources=[Link(s, safe_url(s)) for s in catalog.taxonomy.sources],
+    )
+    return page("Taxonomy", body)
+
+
+def method_view(catalog: Catalog, entry: MethodEntry, trainable: dict[str, int]) -> dict[str, Any]:
+    here = views.method_page(entry.id)
+    p = entry.paper
+    assert catalog.taxonomy is not None
+    links = [
+        Link("paper", safe_url(p.url)),
+        Link(f"arXiv {p.arxiv}", safe_url(f"https://arxiv.org/abs/{p.arxiv}")) if p.arxiv else None,
+        Link(f"DOI {p.doi}", safe_url(f"https://doi.org/{p.doi}")) if p.doi else None,
+        Link("official code", safe_url(entry.code_url)),
+    ]
+    variant_of = catalog.methods.get(entry.variant_of or "")
+    variants = [m for m in catalog.methods.values() if m.variant_of == entry.id]
+    count = trainable.get(entry.implementation or "")
+    return {
+        "name": entry.name,
+        "aliases": [a for a in entry.aliases if a != entry.name],
+        "title": p.title,
+        "authors": p.authors,
+        "venue": views.venue_year(p.venue, p.year),
+        "venue_full": p.venue_full,
+        "links": [link for link in links if link and link.href],
+        "path": [Link(n.name, relative(here, views.node_page(n.id))) for n in catalog.taxonomy.path(entry.category)],
+        "variant_of": Link(variant_of.name, relative(here, views.method_page(variant_of.id))) if variant_of else None,
+        "variants": [Link(v.name, relative(here, views.method_page(v.id))) for v in variants],
+        "applications": entry.tags.applications,
+        "design": entry.tags.design,
+        "added": entry.added.isoformat() if entry.added else None,
+        "summary": entry.summary,
+        "implementation": entry.implementation,
+        "trainable": f"{count:,}" if count is not None else None,
+        "usage": usage_snippet(entry.implementation) if entry.implementation else "",
+        "results": views.method_results(catalog, entry, here),
+        "notes": entry.notes,
+        "sources": [Link(s, safe_url(s)) for s in entry.sources],
+    }
+
+
+def method_pages(catalog: Catalog, trainable: dict[str, int]) -> dict[str, str]:
+    out = {}
+    for entry in catalog.methods.values():
+        here = views.method_page(entry.id)
+        body = render(
+            "method.html.j2", m=method_view(catalog, entry, trainable), backbone=BACKBONE_LABEL,
+            taxonomy_href=relative(here, "taxonomy.md"),
+        )
+        out[here] = page(entry.name, body)
+    return out
+
+
+def plot_for(board: views.Board, table_rows: list[ResultRow], bench: Benchmark, catalog: Catalog,
+             here: str) -> Markup | None:
+    items = []
+    for row in table_rows:
+        mean = aggregates(row, bench).task_mean
+        if mean is not None and row.params_m is not None:
+            href = relative(here, views.method_page(row.method)) if row.method in catalog.methods else None
+            items.append(figures.PlotInput(row.label, row.params_m, mean, href))
+    plot = figures.accuracy_plot(items, f"average over {len(bench.tasks)} tasks (%)" if len(bench.tasks) > 1 else
+                                 f"{bench.tasks[0].name} (%)")
+    if plot is None:
+        return None
+    title = f"{bench.name}, {board.backbone}: score against trainable parameters"
+    return Markup(render("plot.svg.j2", plot=plot, plot_id=f"plot-{board.id}", title=title))
+
+
+def plot_caption(left_out: list[str]) -> str:
+    text = ("Average score against trainable parameters (log scale). Filled points joined by the line form the "
+            "Pareto front: no other row has both fewer parameters and a higher score.")
+    if left_out:
+        text += f" Not drawn (zero trainable parameters cannot sit on a log scale): {', '.join(left_out)}."
+    return text
+
+
+def leaderboard_page(catalog: Catalog, bench: Benchmark) -> str:
+    here = views.leaderboard_page(bench.id)
+    groups = []
+    for kind, title, empty in (
+        ("reported", "Reported results", "No reported results stored."),
+        ("reproduced", "Reproduced results",
+         "No reproduction of this benchmark is stored yet (the command vpeft results add stores one)."),
+    ):
+        boards = []
+        for table in views.tables_of(catalog, bench.id):
+            if views.SOURCE_KIND_LABEL[table.source.kind] != kind:
+                continue
+            board = views.board(catalog, table, bench, here)
+            svg = plot_for(board, table.rows, bench, catalog, here) if bench.averaged else None
+            left_out = [r.label for r in table.rows if r.params_m == 0]
+            boards.append(replace(board, plot_svg=svg, plot_caption=plot_caption(left_out)))
+        groups.append({"id": kind, "title": title, "boards": boards, "empty": empty})
+    note = ""
+    if bench.groups and bench.averaged:
+        note = (f"Two averages are shown: the <em>average over {len(bench.tasks)} tasks</em> weighs every task "
+                f"equally; the <em>average of {len(bench.groups)} group means</em> weighs every group equally "
+                "(papers use either, so both are here).")
+    body = render(
+        "leaderboard.html.j2", bench=bench, groups=groups, averaged_note=Markup(note),
+        index_href=relative(here, "leaderboards.md"),
+    )
+    return page(f"{bench.name} leaderboard", body, hide=("navigation", "toc"))
+
+
+def leaderboards_page(catalog: Catalog) -> str:
+    here = "leaderboards.md"
+    sections = []
+    for sid, title, kinds in SECTIONS:
+        items = []
+        for bench in catalog.benchmarks.values():
+            if bench.kind not in kinds:
+                continue
+            tables = views.tables_of(catalog, bench.id)
+            link = Link(bench.name, relative(here, views.leaderboard_page(bench.id)))
+            items.append({"link": link, "tables": len(tables), "rows": sum(len(t.rows) for t in tables)})
+        if items:
+            sections.append({"id": sid, "title": title, "entries": items})
+    return page("Leaderboards", render("leaderboards.html.j2", sections=sections))
+
+
+# ---------------------------------------------------------------- fragments of hand-written pages
+
+
+def home_fragment(catalog: Catalog) -> str:
+    here = "index.md"
+    assert catalog.taxonomy is not None
+    newest = sorted(catalog.methods.values(), key=lambda m: (m.added is not None, m.added, m.id), reverse=True)
+    survey = catalog.taxonomy.survey
+    return render(
+        "home.html.j2",
+        tree_svg=tree_svg(catalog, here),
+        counts={
+            "methods": len(catalog.methods),
+            "benchmarks": len(catalog.benchmarks),
+            "results": len(catalog.results),
+            "rows": sum(len(t.rows) for t in catalog.results.values()),
+        },
+        newest=[
+            {"link": Link(m.name, relative(here, views.method_page(m.id))),
+             "venue": views.venue_year(m.paper.venue, m.paper.year),
+             "added": m.added.isoformat() if m.added else None}
+            for m in newest[:NEWEST]
+        ],
+        survey={
+            "authors": ", ".join(survey.authors or ["authors not verified"]),
+            "title": survey.title or "",
+            "venue": views.venue_year(survey.venue, survey.year),
+            "link": Link(f"arXiv {survey.arxiv}" if survey.arxiv else "paper", safe_url(survey.url)),
+        },
+        methods_href=relative(here, "methods.md"),
+        leaderboards_href=relative(here, "leaderboards.md"),
+    )
+
+
+def sources_fragment(catalog: Catalog) -> str:
+    seen: dict[str, dict[str, Any]] = {}
+    for table in catalog.results.values():
+        bench = catalog.benchmarks.get(table.benchmark)
+        row = seen.setdefault(table.source.url, {
+            "what": [], "link": Link(table.source.name, safe_url(table.source.url)),
+            "commit": table.source.commit, "kind": table.source.kind,
+        })
+        row["what"].append(f"{bench.name if bench else table.benchmark} ({table.backbone})")
+    sources = [{**s, "what": "results: " + ", ".join(s["what"])} for s in seen.values()]
+    if catalog.taxonomy:
+        sources += [{"what": "taxonomy", "link": Link(s, safe_url(s)), "commit": None, "kind": "paper"}
+                    for s in catalog.taxonomy.sources]
+    return render("sources.html.j2", sources=sources)
+
+
+# ---------------------------------------------------------------- the whole site
+
+
+def nav(catalog: Catalog) -> list[Any]:
+    """The navigation (titles escaped like page titles: themes print them as HTML)."""
+    assert catalog.taxonomy is not None
+    nodes = [{page_title(n.name): views.node_page(n.id)} for n, _ in catalog.taxonomy.walk()]
+    boards = [{page_title(b.name): views.leaderboard_page(b.id)} for b in catalog.benchmarks.values()]
+    return [
+        {"Home": "index.md"},
+        {"Methods": [{"All methods": "methods.md"}, {"Taxonomy": "taxonomy.md"}, *nodes]},
+        {"Leaderboards": [{"Overview": "leaderboards.md"}, *boards]},
+        {"Bibliography": "bibliography.md"},
+        {"Contributing": "contributing.md"},
+        {"About": "about.md"},
+    ]
+
+
+def render_site(catalog: Catalog, trainable: dict[str, int] | None = None) -> SiteContent:
+    """Every generated page. `trainable` (implementation id -> count) is computed from the registry when None."""
+    if catalog.taxonomy is None:
+        raise ValueError("the catalog has no taxonomy.yaml")
+    if trainable is None:
+        trainable = trainable_counts({m.implementation for m in catalog.methods.values() if m.implementation})
+    pages = {
+        "methods.md": methods_page(catalog),
+        "taxonomy.md": taxonomy_page(catalog),
+        "leaderboards.md": leaderboards_page(catalog),
+        "bibliography.md": page("Bibliography", render("bibliography.html.j2")),
+        **node_pages(catalog),
+        **method_pages(catalog, trainable),
+        **{views.leaderboard_page(b.id): leaderboard_page(catalog, b) for b in catalog.benchmarks.values()},
+    }
+    fragments = {"home": home_fragment(catalog), "sources": sources_fragment(catalog)}
+    return SiteContent(pages=pages, fragments=fragments, nav=nav(catalog))
+
+
+def build_pages(catalog: Catalog, out_dir: Path, handwritten: Path | None = None) -> list[Path]:
+    """Write the generated pages (and, given `handwritten`, its pages with their markers filled) to `out_dir`."""
+    content = render_site(catalog)
+    files = dict(content.pages)
+    if handwritten is not None:
+        for src in sorted(handwritten.rglob("*.md")):
+            files[src.relative_to(handwritten).as_posix()] = fill_markers(src.read_text(encoding="utf-8"),
+                                                                         content.fragments)
+    written = []
+    for rel, text in files.items():
+        path = out_dir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written

@@ -1,0 +1,305 @@
+"""What the page templates show, computed from the typed catalog. Templates format nothing and compute nothing.
+
+Every number on the site comes from here: means, group means and PPT from `tools.catalog.derived`, counts from the
+catalog, trainable parameters from `tools.site.params`. Text stays plain `str`: the templates escape it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tools.catalog.derived import aggregates, row_ppt, task_ppt
+from tools.catalog.models import Benchmark, Catalog, MethodEntry, ResultRow, ResultTable, TaxonomyNode
+from tools.site.links import relative, safe_url
+
+DASH = "–"
+SOURCE_KIND_LABEL = {"benchmark": "reported", "paper": "reported", "reproduced": "reproduced"}
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link, or plain text when `href` is None (an unsafe or missing URL is never a link)."""
+
+    text: str
+    href: str | None
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A table cell: the text shown and the value the sort script uses (empty sorts last)."""
+
+    text: str
+    sort: str = ""
+
+
+def fmt(value: float | None, digits: int = 2) -> Cell:
+    if value is None:
+        return Cell(DASH, "")
+    return Cell(f"{value:.{digits}f}", repr(round(value, 6)))
+
+
+def fmt_params(value: float | None) -> Cell:
+    if value is None:
+        return Cell(DASH, "")
+    return Cell(f"{value:g} M", repr(value))
+
+
+def method_page(method_id: str) -> str:
+    return f"method/{method_id}.md"
+
+
+def node_page(node_id: str) -> str:
+    return f"taxonomy/{node_id}.md"
+
+
+def leaderboard_page(bench_id: str) -> str:
+    return f"leaderboard/{bench_id}.md"
+
+
+def venue_year(paper_venue: str | None, year: int | None) -> str:
+    return " ".join(str(x) for x in (paper_venue, year) if x) or "venue not verified"
+
+
+# ---------------------------------------------------------------- methods table
+
+
+@dataclass(frozen=True)
+class MethodRow:
+    id: str
+    link: Link
+    category: Link
+    category_ids: str  # the ids on the path to the leaf, space separated: a filter on a branch matches its leaves
+    venue: str
+    year: Cell
+    applications: list[str]
+    code: Link | None
+    implementation: str | None
+    search: str  # text the search box matches besides the visible cells: aliases, title, authors
+
+
+def method_row(catalog: Catalog, entry: MethodEntry, here: str) -> MethodRow:
+    path = catalog.taxonomy.path(entry.category) if catalog.taxonomy else []
+    leaf = path[-1] if path else None
+    code = safe_url(entry.code_url)
+    return MethodRow(
+        id=entry.id,
+        link=Link(entry.name, relative(here, method_page(entry.id))),
+        category=Link(leaf.name, relative(here, node_page(leaf.id))) if leaf else Link(entry.category, None),
+        category_ids=" ".join(n.id for n in path),
+        venue=entry.paper.venue or "",
+        year=Cell(str(entry.paper.year), str(entry.paper.year)) if entry.paper.year else Cell(DASH, ""),
+        applications=list(entry.tags.applications),
+        code=Link("code", code) if code else None,
+        implementation=entry.implementation,
+        search=" ".join([*entry.aliases, entry.paper.title or "", *(entry.paper.authors or [])]),
+    )
+
+
+def method_rows(catalog: Catalog, entries: list[MethodEntry], here: str) -> list[MethodRow]:
+    return [method_row(catalog, e, here) for e in sorted(entries, key=lambda e: e.name.lower())]
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Filters:
+    categories: list[Option]
+    venues: list[str]
+    applications: list[str]
+    year_min: int | None
+    year_max: int | None
+
+
+def filters(catalog: Catalog) -> Filters:
+    nodes = catalog.taxonomy.walk() if catalog.taxonomy else []
+    categories = [Option(n.id, "\u00a0\u00a0" * len(parents) + n.name) for n, parents in nodes]
+    entries = list(catalog.methods.values())
+    years = [e.paper.year for e in entries if e.paper.year]
+    return Filters(
+        categories=categories,
+        venues=sorted({e.paper.venue for e in entries if e.paper.venue}, key=str.lower),
+        applications=sorted({a for e in entries for a in e.tags.applications}, key=str.lower),
+        year_min=min(years, default=None),
+        year_max=max(years, default=None),
+    )
+
+
+# ---------------------------------------------------------------- taxonomy
+
+
+@dataclass
+class TreeNode:
+    id: str
+    name: str
+    description: str
+    count: int
+    href: str
+    children: list[TreeNode] = field(default_factory=list)
+
+
+def taxonomy_tree(catalog: Catalog, here: str) -> list[TreeNode]:
+    def visit(node: TaxonomyNode) -> TreeNode:
+        return TreeNode(
+            id=node.id,
+            name=node.name,
+            description=node.description,
+            count=len(catalog.methods_in(node.id)),
+            href=relative(here, node_page(node.id)),
+            children=[visit(c) for c in node.children],
+        )
+
+    return [visit(n) for n in catalog.taxonomy.nodes] if catalog.taxonomy else []
+
+
+# ---------------------------------------------------------------- leaderboards
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    title: str = ""  # tooltip: what the column means
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    label: Link
+    kind: str
+    params: Cell
+    cells: list[Cell]
+    source: Link
+
+
+@dataclass(frozen=True)
+class Board:
+    """One result table: one source, one benchmark, one backbone."""
+
+    id: str
+    backbone: str
+    source: Link
+    source_kind: str
+    commit: str | None
+    section: str | None
+    columns: list[Column]
+    rows: list[BoardRow]
+    plot_svg: str | None = None  # the accuracy-vs-parameters figure, rendered by its (autoescaping) template
+    plot_caption: str = ""
+
+
+def source_link(table: ResultTable) -> Link:
+    commit = f" @ {table.source.commit[:7]}" if table.source.commit else ""
+    return Link(f"{table.source.name}{commit}", safe_url(table.source.url))
+
+
+def _has_means(bench: Benchmark) -> bool:
+    return bench.averaged and len(bench.tasks) > 1
+
+
+def board_columns(bench: Benchmark) -> list[Column]:
+    """Averages, group means and PPT first (they fit on screen), then one column per task."""
+    cols = []
+    if _has_means(bench):
+        cols.append(Column("mean", f"Average over {len(bench.tasks)} tasks", "mean of all task scores"))
+        if bench.groups:
+            cols.append(Column("mean", f"Average of {len(bench.groups)} group means", "mean of the group means"))
+        cols += [Column("mean", f"{g.name} mean", f"mean over the {g.name.lower()} tasks") for g in bench.groups]
+    if bench.averaged:
+        cols.append(Column("ppt", "PPT", "performance-parameter trade-off of the task average (reconstructed formula)"))
+    else:
+        cols += [Column("ppt", f"PPT {t.name}", f"PPT of {t.name} (reconstructed formula)") for t in bench.tasks]
+    return cols + [Column("task", t.name, t.metric) for t in bench.tasks]
+
+
+def board_cells(row: ResultRow, bench: Benchmark) -> list[Cell]:
+    """The cells of `board_columns`, in the same order."""
+    cells = []
+    if _has_means(bench):
+        agg = aggregates(row, bench)
+        cells.append(fmt(agg.task_mean))
+        if bench.groups:
+            cells.append(fmt(agg.mean_of_group_means))
+        cells += [fmt(agg.group_means.get(g.id)) for g in bench.groups]
+    if bench.averaged:
+        cells.append(fmt(row_ppt(row, bench)))
+    else:
+        cells += [fmt(task_ppt(row, t.id)) for t in bench.tasks]
+    return cells + [fmt(row.scores.get(t.id), 1) for t in bench.tasks]
+
+
+def board(catalog: Catalog, table: ResultTable, bench: Benchmark, here: str) -> Board:
+    source = source_link(table)
+    rows = []
+    for row in table.rows:
+        target = relative(here, method_page(row.method)) if row.method in catalog.methods else None
+        rows.append(
+            BoardRow(
+                label=Link(row.label, target),
+                kind=row.row_kind,
+                params=fmt_params(row.params_m),
+                cells=board_cells(row, bench),
+                source=source,
+            )
+        )
+    return Board(
+        id=table.id,
+        backbone=table.backbone,
+        source=source,
+        source_kind=SOURCE_KIND_LABEL[table.source.kind],
+        commit=table.source.commit,
+        section=table.source.section,
+        columns=board_columns(bench),
+        rows=rows,
+    )
+
+
+def tables_of(catalog: Catalog, bench_id: str) -> list[ResultTable]:
+    """Result tables of a benchmark: reported ones first, then reproduced ones, each by backbone."""
+    tables = [t for t in catalog.results.values() if t.benchmark == bench_id]
+    return sorted(tables, key=lambda t: (t.source.kind == "reproduced", t.backbone, t.id))
+
+
+# ---------------------------------------------------------------- a method's results
+
+
+@dataclass(frozen=True)
+class MethodResult:
+    benchmark: Link
+    backbone: str
+    label: str
+    summary: str  # the task average, or each task's score when a mean is not meaningful
+    params: Cell
+    source: Link
+    source_kind: str
+
+
+def method_results(catalog: Catalog, entry: MethodEntry, here: str) -> list[MethodResult]:
+    out = []
+    for table in catalog.results.values():
+        bench = catalog.benchmarks.get(table.benchmark)
+        if bench is None:
+            continue
+        for row in table.rows:
+            if row.method != entry.id:
+                continue
+            out.append(
+                MethodResult(
+                    benchmark=Link(bench.name, relative(here, leaderboard_page(bench.id))),
+                    backbone=table.backbone,
+                    label=row.label,
+                    summary=result_summary(row, bench),
+                    params=fmt_params(row.params_m),
+                    source=source_link(table),
+                    source_kind=SOURCE_KIND_LABEL[table.source.kind],
+                )
+            )
+    return sorted(out, key=lambda r: (r.source_kind, r.benchmark.text, r.backbone))
+
+
+def result_summary(row: ResultRow, bench: Benchmark) -> str:
+    if _has_means(bench):
+        return f"average over {len(bench.tasks)} tasks: {fmt(aggregates(row, bench).task_mean).text}"
+    return "; ".join(f"{t.name}: {fmt(row.scores.get(t.id), 1).text}" for t in bench.tasks)
