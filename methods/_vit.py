@@ -62,9 +62,15 @@ def num_prefix_tokens(model: nn.Module) -> int:
     return int(getattr(model, "num_prefix_tokens", 0))
 
 
+def heads(model: nn.Module) -> list[nn.Module]:
+    """The classifier head(s): `model.get_classifier()`, which distilled DeiTs return as a (head, head_dist) pair."""
+    found = model.get_classifier()  # type: ignore[operator]
+    return list(found) if isinstance(found, (tuple, list)) else [found]
+
+
 def head_parameters(model: nn.Module) -> set[int]:
-    """ids of the classifier head's parameters (`model.get_classifier()`); empty if the head is Identity."""
-    return {id(p) for p in model.get_classifier().parameters()}  # type: ignore[operator]
+    """ids of the classifier heads' parameters; empty if the head is Identity."""
+    return {id(p) for head in heads(model) for p in head.parameters()}
 
 
 def linear_at(model: nn.Module, name: str, method_id: str) -> nn.Linear:

@@ -82,7 +82,8 @@ def apply(model: nn.Module, method_id: str, cfg: MethodConfig | None = None, **o
     model.requires_grad_(False)
     method.apply(model)
     model.train(model.training)  # inserted modules start in train mode; match the model's mode
-    model.get_classifier().requires_grad_(True)  # type: ignore[operator]
+    for head in _vit.heads(model):
+        head.requires_grad_(True)
     trained = [name for name, p in model.named_parameters() if p.requires_grad]
     extra = sorted(method.extra_state(model))
     setattr(model, _STATE_ATTR, AppliedState(method=method, config=config, trained=trained, extra=extra))

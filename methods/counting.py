@@ -58,16 +58,19 @@ def parameter_counts(
 ) -> ParameterCounts:
     """Counts of `method_id` (its typed config built from `options`) applied to a meta `model_name`.
 
-    A method whose `apply` needs real tensor data (meta tensors have none: `.item()`, data-dependent shapes)
+    A model or method that needs real tensor data (meta tensors have none: `.item()`, data-dependent shapes)
     is counted on a CPU-built model instead; the counts are the same, only slower.
     """
     make_config(method_id, **options)  # config errors first, before any model is built
-    model = meta_model(model_name, **(model_kwargs or {}))
+
+    def applied_on(device: str) -> nn.Module:
+        model = meta_model(model_name, device=device, **(model_kwargs or {}))
+        return apply(model, method_id, **options)
+
     try:
-        apply(model, method_id, **options)
-    except (NotImplementedError, RuntimeError):
-        model = meta_model(model_name, device="cpu", **(model_kwargs or {}))
-        apply(model, method_id, **options)
+        model = applied_on("meta")
+    except (NotImplementedError, RuntimeError):  # the model or the method needs real data
+        model = applied_on("cpu")
     return ParameterCounts(
         total=total_parameters(model),
         trainable=trainable_parameters(model, include_head=True),

@@ -1,4 +1,4 @@
-"""DTL: Disentangled Transfer Learning (Fu et al., AAAI 2024, arXiv:2312.07856), ViT version without the fusion conv.
+"""DTL: Disentangled Transfer Learning (Fu et al., AAAI 2024, arXiv:2312.07856), and DTL+ with `fusion_size > 0`.
 
 A compact side network: before every chosen block i a low-rank map B_i A_i of the block's input is added to a running
 sum; after each block of the later half, swish(sum) is added to the backbone's token stream. The backbone's own
@@ -8,8 +8,11 @@ the frozen model.
 Sources and choices:
 - Official code: github.com/heekhero/DTL, commit bf6c51e, `models/vision_transformer.py` (`LoRALinear`, `swish`,
   `VisionTransformer.forward`) and `train_scripts/vit/vtab/*/train_dtl.sh`: every one of the 19 VTAB-1k scripts
-  uses r=2, beta=100, `lora_before_blocks 0-11`, `add_after_blocks 6-11`, `fusion_size 0` (DTL; DTL+ sets a
-  depthwise-conv fusion size and is not implemented here).
+  uses r=2, beta=100, `lora_before_blocks 0-11`, `add_after_blocks 6-11`, `fusion_size 0` (DTL).
+- DTL+ (`fusion_size` k > 0; official `train_dtl+.sh`: k=3 on 6 tasks, 4 on 4, 5 on 9): one depthwise k x k conv
+  (no bias, 'same' padding, PyTorch's default init), shared by all additions, runs over swish(sum) of the patch
+  tokens laid out on the patch grid; the class token's value passes unchanged (official `lora_fusion`). Register
+  tokens are treated like the class token. Adds C x k x k parameters.
 - Low-rank maps: A (r x C) kaiming-uniform a=sqrt(5), B (C x r) zero (official `LoRALinear`), so the sum is zero at
   init and, since swish(0) = 0, the model starts exactly as the backbone.
 - swish(x) = x * sigmoid(beta * x) with beta = 100.
@@ -21,7 +24,7 @@ Sources and choices:
 - Implemented as an instance-level `forward_features` on the model. Not mergeable (swish of the running sum).
 
 PARAM_NOTES (ViT-B/16, C=768, 12 blocks; head excluded): 12 x (2*768 + 768*2) = 36,864 = 0.04M, equal to
-V-PETL Bench's VTAB-1k 0.04M.
+V-PETL Bench's VTAB-1k 0.04M. DTL+ adds 768 x k x k (k=5: 19,200).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from torch import nn
 
 from methods import _features, _vit
 from methods.base import Method, MethodConfig
+from methods.layers.token_grid import grid_size, model_grid
 from methods.registry import register
 
 
@@ -42,13 +46,15 @@ class DTLConfig(MethodConfig):
     beta: float = 100.0  # same scripts: --beta 100.0
     low_rank_blocks: tuple[int, ...] | None = None  # None: every block (scripts: 0-11)
     add_after_blocks: tuple[int, ...] | None = None  # None: second half (scripts: 6-11 of 12)
+    fusion_size: int = Field(0, ge=0)  # 0: DTL (train_dtl.sh); DTL+ uses 3, 4 or 5 per task (train_dtl+.sh)
 
 
 class DTLSide(nn.Module):
-    """Low-rank maps (dtl_A, dtl_B) per chosen block and the swish used to add their running sum."""
+    """Low-rank maps (dtl.A, dtl.B) per chosen block, and the swish (plus DTL+ fusion conv) adding their sum."""
 
-    def __init__(self, dim: int, r: int, beta: float, low_rank: list[int], add_after: list[int]) -> None:
+    def __init__(self, dim: int, cfg: DTLConfig, low_rank: list[int], add_after: list[int]) -> None:
         super().__init__()
+        r, beta, k = cfg.r, cfg.beta, cfg.fusion_size
         self.beta = beta
         self.low_rank, self.add_after = low_rank, set(add_after)
         self.slot = {b: j for j, b in enumerate(low_rank)}
@@ -56,13 +62,23 @@ class DTLSide(nn.Module):
         self.B = nn.Parameter(torch.zeros(len(low_rank), dim, r))
         for a in self.A:
             nn.init.kaiming_uniform_(a, a=math.sqrt(5))
+        self.fusion = nn.Conv2d(dim, dim, k, padding="same", groups=dim, bias=False) if k else None
+        self.num_prefix, self.grid = 0, None  # set by apply: tokens kept out of the fusion conv, patch grid
 
     def delta(self, block_index: int, x: torch.Tensor) -> torch.Tensor:
         j = self.slot[block_index]
         return x @ self.A[j].T.to(x.dtype) @ self.B[j].T.to(x.dtype)
 
-    def swish(self, s: torch.Tensor) -> torch.Tensor:
-        return s * torch.sigmoid(self.beta * s)
+    def addition(self, s: torch.Tensor) -> torch.Tensor:
+        """swish(s) (DTL), with the patch tokens passed through the depthwise fusion conv (DTL+)."""
+        act = s * torch.sigmoid(self.beta * s)
+        if self.fusion is None:
+            return act
+        b, n, c = act.shape
+        h, w = grid_size(n - self.num_prefix, self.grid)
+        patches = act[:, self.num_prefix :].transpose(1, 2).reshape(b, c, h, w)
+        patches = self.fusion(patches).flatten(2).transpose(1, 2)
+        return torch.cat([act[:, : self.num_prefix], patches], dim=1)
 
 
 def _dtl_forward_features(
@@ -76,7 +92,7 @@ def _dtl_forward_features(
             running = running + side.delta(i, x)
         x = block(x, attn_mask=attn_mask, is_causal=is_causal)
         if i in side.add_after and isinstance(running, torch.Tensor):
-            x = x + side.swish(running)
+            x = x + side.addition(running)
     return model.norm(x)
 
 
@@ -104,6 +120,7 @@ class DTL(Method):
     def apply(self, model: nn.Module) -> None:
         low, add = self._layout(len(_vit.blocks(model)))
         ref = next(model.parameters())
-        side = DTLSide(_vit.embed_dim(model), self.cfg.r, self.cfg.beta, low, add)
+        side = DTLSide(_vit.embed_dim(model), self.cfg, low, add)
+        side.num_prefix, side.grid = _vit.num_prefix_tokens(model), model_grid(model)
         model.dtl = side.to(ref.device, ref.dtype)
         _features.set_forward_features(model, _dtl_forward_features)

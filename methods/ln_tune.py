@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from methods import _vit
 from methods.base import Method, MethodConfig
 from methods.registry import register
 
@@ -28,9 +29,9 @@ class LNTune(Method):
         self._names: set[str] = set()
 
     def apply(self, model: nn.Module) -> None:
-        head = model.get_classifier()  # type: ignore[operator]
+        heads = _vit.heads(model)
         for mod_name, mod in model.named_modules():
-            if isinstance(mod, nn.LayerNorm) and mod is not head:
+            if isinstance(mod, nn.LayerNorm) and not any(mod is h for h in heads):
                 for p_name, p in mod.named_parameters(recurse=False):
                     p.requires_grad_(True)
                     self._names.add(f"{mod_name}.{p_name}")

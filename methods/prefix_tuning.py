@@ -10,8 +10,10 @@ Sources and choices:
   `nn.Embedding(length, C)` followed by Linear(C, mid) -> Tanh -> Linear(mid, 2C), split into per-head key and
   value prefixes appended to k and v. Defaults from its train script
   (`VideoActionRecognition/train/train_model_Prefix-tuning .py`): att_preseqlen=20, att_mid_dim=64. We follow this
-  per-layer design; the prefix-tuning paper's code instead shares one MLP over all layers (output
-  depth x 2 x C). `reparameterize=False` trains the (2, length, C) prefixes of each layer directly.
+  per-layer design. The paper's official code (github.com/XiangLi1999/PrefixTuning, commit 48dbaff,
+  `seq2seq/prefixTuning.py`, `control_trans`) instead shares one MLP over all layers, Linear(C, mid) -> Tanh ->
+  Linear(mid, depth x 2 x C), with mid_dim 512 by default. `reparameterize=False` trains the (2, length, C)
+  prefixes of each layer directly. Neither code applies prefix dropout by default (`prefix_dropout` 0.0).
 - Init: the embedding N(0, 1) and PyTorch's default Linear init (what nn.Embedding / nn.Linear give, as in both
   codes); direct prefixes (no MLP) start from N(0, 0.02^2) like timm's class token (no source prescribes it).
 - Placement inside timm's `Attention`: prefixes are concatenated in front of the sequence's keys and values after

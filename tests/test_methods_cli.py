@@ -48,6 +48,8 @@ def methods_json() -> list[dict[str, object]]:
 
 def test_methods_json_lists_the_registry(methods_json: list[dict[str, object]]) -> None:
     assert [row["id"] for row in methods_json] == methods.available()
+    assert len(methods_json) >= 16  # issue 4, "done when"
+    assert all(isinstance(row["trainable_excluding_head"], int) for row in methods_json)
     by_id = {row["id"]: row for row in methods_json}
     lora = by_id["lora"]
     assert lora["name"] == "LoRA" and lora["mergeable"] is True and lora["paper"] == "2106.09685"

@@ -18,7 +18,7 @@ def test_committed_schemas_are_current() -> None:
         assert path.read_text(encoding="utf-8") == text, f"{path} is stale: run `vpeft schema`"
 
 
-FOLDERS = {"methods": "method", "benchmarks": "benchmark", "results": "results"}
+FOLDERS = {"methods": "method", "benchmarks": "benchmark", "results": "results", "recipes": "recipe"}
 
 
 @pytest.mark.parametrize("folder", sorted(FOLDERS))

@@ -29,8 +29,6 @@ def smoke_ready(smoke_root: Path) -> Path:
 
 @pytest.fixture
 def smoke_copy(smoke_root: Path, tmp_path: Path) -> Path:
-    """A private copy of the task folders a test may break."""
-    for task in smoke_root.iterdir():
-        if task.is_dir():
-            shutil.copytree(task, tmp_path / "data" / task.name)
+    """A private copy of the svhn task folder, for a test to break."""
+    shutil.copytree(smoke_root / "svhn", tmp_path / "data" / "svhn")
     return tmp_path / "data"

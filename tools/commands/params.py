@@ -10,10 +10,10 @@ import argparse
 import json
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from tools.errors import UserError
+from tools.options import parse_key_values
 
 NAME = "params"
 HELP = "parameter counts (total, trainable, trainable excluding the head) of a method on a timm model"
@@ -28,26 +28,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="options",
                         help="a config option of the method, VALUE read as a YAML scalar (repeatable)")
     parser.add_argument("--json", action="store_true", help="print JSON")
-
-
-def parse_options(pairs: list[str]) -> dict[str, Any]:
-    """`["r=8", "target=q,v"]` -> `{"r": 8, "target": "q,v"}`; values are YAML scalars."""
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise UserError(f"--set: expected KEY=VALUE, got {pair!r}")
-        if key in options:
-            raise UserError(f"--set: option {key!r} given twice")
-        try:
-            value = yaml.safe_load(raw)
-        except yaml.YAMLError:
-            raise UserError(f"--set {key}: {raw!r} is not a valid YAML scalar") from None
-        if isinstance(value, (list, dict)):
-            raise UserError(f"--set {key}: the value must be a single scalar, got {raw!r}")
-        options[key] = value
-    return options
 
 
 def _one_line(exc: BaseException) -> str:
@@ -86,12 +66,14 @@ def counts(method_id: str, model: str, num_classes: int | None, options: dict[st
     except (ValueError, TypeError) as exc:  # a config the model cannot take, or bad model arguments
         option = "--set" if options else "--model"
         raise UserError(f"{option}: {method_id} on {model}: {_one_line(exc)}") from None
+    except Exception as exc:  # noqa: BLE001 - a timm model we cannot build or adapt: one line, not a traceback
+        raise UserError(f"--model: {method_id} on {model}: {type(exc).__name__}: {_one_line(exc)}") from None
 
 
 def run(args: argparse.Namespace) -> int:
     if args.num_classes is not None and args.num_classes < 0:
         raise UserError(f"--num-classes: must be 0 or more, got {args.num_classes}")
-    config, result = counts(args.method, args.model, args.num_classes, parse_options(args.options))
+    config, result = counts(args.method, args.model, args.num_classes, parse_key_values(args.options))
     if args.json:
         payload = {"method": args.method, "model": args.model, "config": config.model_dump(mode="json"),
                    **result.as_dict()}

@@ -74,7 +74,7 @@ def table_lines(cmp: Comparison, bench: Benchmark) -> list[str]:
     """Per task: ours, then each reported row and our difference to it."""
     names = {t.id: t.name for t in bench.tasks}
     header = f"{'task':<16}{'ours':>8}"
-    for i, rep in enumerate(cmp.reported):
+    for i in range(len(cmp.reported)):
         header += f"  {'[' + str(i + 1) + ']':>8}{'diff':>8}"
     lines = [header]
     rows = [(names.get(t, t), cmp.ours[t], {i: r.scores.get(t) for i, r in enumerate(cmp.reported)})

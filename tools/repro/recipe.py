@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tools.catalog.models import SETTING_NAMES, BenchmarkRecipe, Catalog, Recipe
 from tools.errors import UserError
+from tools.options import parse_key_values
 
 Selection = Literal["last-epoch", "best-val-epoch", "best-test-epoch", "val200-grid-then-retrain"]
 PEEKS_AT_TEST: set[str] = {"best-test-epoch"}
@@ -76,6 +76,7 @@ class Resolved:
     overrides: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     per_task_names: set[str] = field(default_factory=set)
+    run_digest: str | None = None  # set by `restrict`: shards of one run share the digest of the whole run
 
     def source_of(self, name: str) -> str:
         """Where a setting's value came from, for the plan."""
@@ -100,8 +101,14 @@ class Resolved:
             "sources": self.sources, "assumed": self.assumed, "overrides": self.overrides,
         }
 
+    def restrict(self, tasks: list[str]) -> Resolved:
+        """The part of the run one shard trains; it keeps the whole run's digest."""
+        return replace(self, tasks={t: self.tasks[t] for t in tasks}, run_digest=self.digest())
+
     def digest(self) -> str:
         """sha256 of the resolved settings: the same command on the same catalog gives the same hash."""
+        if self.run_digest is not None:
+            return self.run_digest
         text = json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -122,19 +129,12 @@ def find_recipe(catalog: Catalog, method: str, registry: list[str]) -> Recipe:
 
 
 def parse_overrides(items: list[str]) -> dict[str, Any]:
-    """`--set key=value` items; values are YAML scalars (1e-3, true, [0.1, 0.2]); `method.NAME` sets an option."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise UserError(f"--set {item!r}: expected KEY=VALUE")
+    """`--set key=value` items (YAML scalars or lists: 1e-3, true, [0.1, 0.2]); `method.NAME` sets an option."""
+    out = parse_key_values(items, allow_lists=True)
+    for key in out:
         if key not in SETTING_NAMES and key != "backbone" and not key.startswith("method."):
-            raise UserError(f"--set {key}: unknown setting (known: backbone, {', '.join(SETTING_NAMES)}, method.OPTION)")
-        try:
-            out[key] = yaml.safe_load(text)
-        except yaml.YAMLError:
-            raise UserError(f"--set {item!r}: value is not a YAML scalar or list") from None
+            known = ", ".join(("backbone", *SETTING_NAMES, "method.OPTION"))
+            raise UserError(f"--set {key}: unknown setting (known: {known})")
     return out
 
 

@@ -82,7 +82,8 @@ def package_versions() -> dict[str, str | None]:
 
 
 def environment(root: Path) -> dict[str, Any]:
-    return {"git_commit": git_commit(root), "git_dirty": git_dirty(root), "packages": package_versions(), "python": platform.python_version()}
+    return {"git_commit": git_commit(root), "git_dirty": git_dirty(root), "packages": package_versions(),
+            "python": platform.python_version()}
 
 
 def write(record: dict[str, Any], path: Path) -> None:

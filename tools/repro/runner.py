@@ -76,7 +76,7 @@ def _tasks(opts: Options, bench: Benchmark) -> list[str]:
         if opts.tasks and set(tasks) - set(smoke.SMOKE_TASKS):
             raise UserError(f"--smoke runs only {', '.join(smoke.SMOKE_TASKS)}")
         tasks = [t for t in tasks if t in smoke.SMOKE_TASKS] if opts.tasks else list(smoke.SMOKE_TASKS)
-    return _shard(tasks, opts.shard)
+    return tasks
 
 
 def resolve_run(opts: Options, catalog: Catalog, bench: Benchmark) -> Resolved:
@@ -94,7 +94,12 @@ def resolve_run(opts: Options, catalog: Catalog, bench: Benchmark) -> Resolved:
         bench_recipe = recipe.benchmarks.get(bench.id)
         optimizer = bench_recipe.optimizer.value if bench_recipe else None
         overrides = {**smoke.smoke_settings(str(optimizer) if optimizer else None), **overrides}
-    return resolve(recipe, bench.id, _tasks(opts, bench), overrides)
+    tasks = _tasks(opts, bench)
+    mine = _shard(tasks, opts.shard)
+    if not mine:
+        raise UserError(f"--shard {opts.shard}: no task left for this shard ({len(tasks)} task(s) in all)")
+    whole = resolve(recipe, bench.id, tasks, overrides)
+    return whole.restrict(mine) if opts.shard else whole
 
 
 def _model_factory(res: Resolved, task: str, opts: Options, classes: int, hub: bool = True) -> Any:
@@ -173,8 +178,11 @@ def _selection_lines(results: dict[str, dict[str, Any]]) -> list[str]:
 def _summary(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     phases = [p for r in results.values() for p in r["phases"]]
     rates = [p["images_per_s"] for p in phases if p.get("images_per_s")]
+    # per task (prompt lengths and heads differ); the run's figure is their mean, as tables report one count
+    by_task = {t: r["phases"][-1]["trainable_parameters"] for t, r in results.items()}
     return {
-        "trainable_parameters": phases[0]["trainable_parameters"] if phases else None,
+        "trainable_parameters": round(sum(by_task.values()) / len(by_task)) if by_task else None,
+        "trainable_parameters_by_task": by_task,
         "peak_memory_mb": max((p["peak_memory_mb"] for p in phases), default=None),
         "peak_memory_kind": phases[0]["peak_memory_kind"] if phases else None,
         "images_per_s": sum(rates) / len(rates) if rates else None,
@@ -230,7 +238,9 @@ def run(opts: Options) -> int:
     summary = _summary(results)
     if summary["trainable_parameters"] is not None:
         reported = ", ".join(f"[{i + 1}] {r.params_m}M" for i, r in enumerate(cmp.reported) if r.params_m is not None)
+        varies = len(set(summary["trainable_parameters_by_task"].values())) > 1
         lines.append(f"trainable parameters (without head): {summary['trainable_parameters'] / 1e6:.4f}M"
+                     + (" (mean over tasks)" if varies else "")
                      + (f"; reported {reported}" if reported else ""))
     lines += _selection_lines(results)
     timings = {"total_s": round(time.perf_counter() - started, 3), "train_s": round(time.perf_counter() - train_start,

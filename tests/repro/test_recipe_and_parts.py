@@ -1,0 +1,128 @@
+"""Recipe resolution, catalog checks of recipes, the weights loader, the schedule and the comparison."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import save_file
+from timm.models.vision_transformer import VisionTransformer
+
+from tests.conftest import CATALOG
+from tools.catalog.derived import aggregates
+from tools.catalog.loader import load_catalog
+from tools.catalog.service import valid_catalog
+from tools.catalog.validate import validate
+from tools.errors import UserError
+from tools.repro.backbone import SMOKE_VIT, load_weights
+from tools.repro.compare import compare, row_of, table_lines
+from tools.repro.recipe import find_recipe, parse_overrides, resolve
+from tools.repro.schedule import lr_at
+
+CAT = valid_catalog(str(CATALOG))
+BENCH = CAT.benchmarks["vtab-1k"]
+
+
+def test_lora_recipe_resolves_per_task_values_from_the_source() -> None:
+    res = resolve(find_recipe(CAT, "lora", ["lora"]), "vtab-1k", ["cifar100", "dtd"], {})
+    assert (res.tasks["cifar100"].lr, res.tasks["cifar100"].weight_decay) == (0.005, 0.005)
+    assert (res.tasks["dtd"].lr, res.tasks["dtd"].train_aug) == (0.0032, True)
+    assert res.tasks["dtd"].method_config == {"r": 8, "target": "q,v", "alpha": 8.0}
+    assert res.tasks["dtd"].model_selection == "best-test-epoch"
+    assert "per task: https://github.com/synbol/" in res.source_of("lr")
+
+
+def test_vpt_maps_to_the_registry_method_and_scales_the_grid_lr() -> None:
+    recipe = find_recipe(CAT, "vpt", ["vpt-deep"])
+    assert recipe.implementation == "vpt-deep" and find_recipe(CAT, "vpt-deep", ["vpt-deep"]) is recipe
+    res = resolve(recipe, "vtab-1k", ["svhn", "sun397"], {})
+    assert res.tasks["svhn"].model_selection == "val200-grid-then-retrain"
+    assert res.tasks["svhn"].scaled_lr(5.0) == pytest.approx(5.0 * 128 / 256)
+    assert res.tasks["sun397"].method_config["num_tokens"] == 5 and res.tasks["sun397"].scaled_lr(12.5) == 12.5
+    assert any(a.startswith("method.num_tokens") for a in res.assumed)
+
+
+def test_overrides_win_and_change_the_hash() -> None:
+    recipe = find_recipe(CAT, "lora", ["lora"])
+    plain = resolve(recipe, "vtab-1k", ["svhn"], {})
+    changed = resolve(recipe, "vtab-1k", ["svhn"], parse_overrides(["lr=1e-4", "method.r=4"]))
+    assert changed.tasks["svhn"].lr == 1e-4 and changed.tasks["svhn"].method_config["r"] == 4
+    assert plain.digest() == resolve(recipe, "vtab-1k", ["svhn"], {}).digest() != changed.digest()
+
+
+def test_a_method_without_recipe_needs_every_value() -> None:
+    recipe = find_recipe(CAT, "ssf", ["ssf"])
+    with pytest.raises(UserError, match=r"^recipe ssf \(vtab-1k\): backbone, optimizer, .* give --set backbone="):
+        resolve(recipe, "vtab-1k", ["svhn"], {})
+    with pytest.raises(UserError, match=r"optimizer: Input should be 'sgd' or 'adamw' \(task svhn\)"):
+        resolve(find_recipe(CAT, "lora", ["lora"]), "vtab-1k", ["svhn"], {"optimizer": "lamb"})
+
+
+def test_validation_checks_recipes(tmp_path: Path) -> None:
+    import shutil
+
+    root = Path(shutil.copytree(CATALOG, tmp_path / "catalog"))
+    path = root / "recipes" / "lora.yaml"
+    text = path.read_text().replace("        cifar100: {", "        mnist: {").replace("  - lora\n", "  - lorax\n", 1)
+    path.write_text(text)
+    catalog, problems = load_catalog(root)
+    found = {(p.field, p.message) for p in validate(catalog) if p.file.endswith("lora.yaml")}
+    assert ("benchmarks.vtab-1k.per_task.values.mnist", "unknown task of vtab-1k") in found
+    assert ("compare_with[0]", "unknown method 'lorax'") in found
+    lines = text.splitlines()
+    at = lines.index("      value: 100")  # epochs; drop its source line
+    path.write_text("\n".join(lines[:at + 1] + lines[at + 2:]) + "\n")
+    _, problems = load_catalog(root)
+    assert any("a value needs a source" in p.message for p in problems)
+
+
+def _tiny() -> VisionTransformer:
+    return VisionTransformer(**SMOKE_VIT, num_classes=3)
+
+
+@pytest.mark.parametrize("suffix", [".safetensors", ".pth"])
+def test_weights_load_from_local_files(tmp_path: Path, suffix: str) -> None:
+    torch.manual_seed(1)
+    source = _tiny()
+    state = {k: v.contiguous() for k, v in source.state_dict().items()}
+    path = tmp_path / f"w{suffix}"
+    if suffix == ".pth":
+        torch.save({"model": state}, path)  # wrapped, as training checkpoints usually are
+    else:
+        save_file(state, str(path))
+    torch.manual_seed(2)
+    target = _tiny()
+    load_weights(target, path)
+    assert torch.equal(target.blocks[0].attn.qkv.weight, source.blocks[0].attn.qkv.weight)
+    assert not torch.equal(target.head.weight, source.head.weight)  # the head is the new task's
+
+
+def test_weights_errors(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="file not found"):
+        load_weights(_tiny(), tmp_path / "none.safetensors")
+    (tmp_path / "w.ckpt").write_text("x")
+    with pytest.raises(UserError, match=r"unsupported file type '\.ckpt'"):
+        load_weights(_tiny(), tmp_path / "w.ckpt")
+    big = VisionTransformer(**{**SMOKE_VIT, "embed_dim": 64}, num_classes=3)
+    save_file({k: v.contiguous() for k, v in big.state_dict().items()}, str(tmp_path / "big.safetensors"))
+    with pytest.raises(UserError, match=r": \S+ has shape \(.*64.*\), the model expects \(.*32.*\)$"):
+        load_weights(_tiny(), tmp_path / "big.safetensors")
+
+
+def test_schedule_warms_up_then_decays() -> None:
+    lrs = [lr_at(e, 1.0, 10, 2, 0.1, 0.0) for e in range(10)]
+    assert lrs[:3] == pytest.approx([0.1, 0.55, 0.5 * (1 + __import__("math").cos(0.2 * __import__("math").pi))])
+    assert all(a >= b for a, b in zip(lrs[2:], lrs[3:], strict=False))
+
+
+def test_comparison_uses_derived_means_and_every_reported_row() -> None:
+    scores = {t: 50.0 + i for i, t in enumerate(BENCH.task_ids())}
+    cmp = compare(CAT, BENCH, scores, ["lora"], "vpetl-bench-vtab-1k")
+    expected = aggregates(row_of(scores), BENCH)
+    assert cmp.mean == pytest.approx(59.0) and cmp.mean_of_group_means == expected.mean_of_group_means
+    ref = cmp.reference()
+    assert ref is not None and ref.label == "LoRA" and ref.mean is not None
+    lines = table_lines(cmp, BENCH)
+    assert lines[-3].startswith("19-task mean") and f"{59.0 - ref.mean:+.2f}" in lines[-3]
+    assert lines[-2].startswith("mean of group means")
