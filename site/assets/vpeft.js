@@ -77,7 +77,8 @@
         impl: row.getAttribute("data-impl") === "yes"
       };
     });
-    var fields = ["q", "category", "venue", "app", "from", "to", "code", "impl"];
+    // "text", not "q": Material for MkDocs opens its own search dialog for a ?q= in the address.
+    var fields = ["text", "category", "venue", "app", "from", "to", "code", "impl"];
     // Laying out a long table is what costs time, not matching: show the first PAGE matches and offer the rest.
     var PAGE = 200;
     var showAll = false;
@@ -110,7 +111,7 @@
 
     function apply() {
       var s = state();
-      var words = s.q.toLowerCase().split(/\s+/).filter(Boolean);
+      var words = s.text.toLowerCase().split(/\s+/).filter(Boolean);
       var from = parseInt(s.from, 10), to = parseInt(s.to, 10);
       var found = 0;
       var rows = body.rows;

@@ -114,13 +114,13 @@ def test_search_filters_count_url_and_sort(browser: webdriver.Chrome, site_url: 
     browser.get(site_url + "methods.html")
     assert count_text(browser) == f"{total} of {total} methods"
 
-    search = browser.find_element("css selector", "input[name=q]")
+    search = browser.find_element("css selector", "input[name=text]")
     search.send_keys("adapter")
     rows = visible_rows(browser)
     assert 0 < len(rows) < total
     assert all("adapter" in r["text"] for r in rows)
     assert count_text(browser) == f"{len(rows)} of {total} methods"
-    assert query(browser)["q"] == ["adapter"]
+    assert query(browser)["text"] == ["adapter"]
 
     search.clear()
     search.send_keys(" ")  # clear() fires no input event; a space does, and matches everything
@@ -140,6 +140,10 @@ def test_search_filters_count_url_and_sort(browser: webdriver.Chrome, site_url: 
     browser.get(site_url)
     browser.get(shared)
     assert {r["id"] for r in visible_rows(browser)} == expected
+    # A shared search fills our box and leaves Material's own search dialog shut (it opens on ?q=).
+    browser.get(site_url + "methods.html?text=adapter")
+    assert browser.find_element("css selector", "input[name=text]").get_attribute("value") == "adapter"
+    assert not browser.find_element("css selector", "input#__search").is_selected()
 
     browser.find_element("css selector", ".vpeft-filters button[type=reset]").click()
     browser.find_element("css selector", "input[name=from]").send_keys("2023")
@@ -211,7 +215,7 @@ def test_filtering_a_thousand_rows_takes_under_100_ms(browser: webdriver.Chrome,
         # Each query five times. The fastest run is the page's own cost (as timeit takes it: slower runs waited
         # for other processes); the median may be slower on a loaded machine, but not by much.
         timings = browser.execute_script("""
-            const q = document.querySelector('input[name=q]'), out = {};
+            const q = document.querySelector('input[name=text]'), out = {};
             for (const text of ['lora', '', 'adapter 1', 'prompt', '', 'zzz-nothing', '']) {
               const runs = [];
               for (let k = 0; k < 5; k++) {
