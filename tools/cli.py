@@ -59,6 +59,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:
+        # A file the user named cannot be read or written (missing folder, a file where a folder is due,
+        # no permission, disk full): one line naming it, never a traceback.
+        print(f"vpeft: error: {_os_error_line(exc)}", file=sys.stderr)
+        return 1
+
+
+def _os_error_line(exc: OSError) -> str:
+    """`PATH: reason` for an OSError, with both paths of a failed rename or copy."""
+    reason = exc.strerror or str(exc)
+    if exc.filename is None:
+        return reason
+    if exc.filename2 is not None:
+        return f"{exc.filename} -> {exc.filename2}: {reason}"
+    return f"{exc.filename}: {reason}"
 
 
 if __name__ == "__main__":
