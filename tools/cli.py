@@ -59,6 +59,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except UnicodeDecodeError as exc:
+        # Readers name the file themselves; this is the net for one that does not.
+        print(f"vpeft: error: a file is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start});"
+              " save it as UTF-8", file=sys.stderr)
+        return 1
     except OSError as exc:
         # A file the user named cannot be read or written (missing folder, a file where a folder is due,
         # no permission, disk full): one line naming it, never a traceback.

@@ -1,0 +1,146 @@
+"""Hostile and mistaken input to every command: one line naming the file or option, non-zero exit, no traceback,
+and nothing a user wrote is overwritten."""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+import pytest
+
+import tools.commands.list as list_command
+from tools.cli import main
+from tools.commands.params import _one_line
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    """Exit code and stderr of `vpeft ARGV`, whether the error comes from argparse or from a command."""
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return code, err
+
+
+def one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["reproduce", "lora", "--seed", "-1", "--dry-run"], "argument --seed: must be between 0 and"),
+        (["reproduce", "lora", "--seed", "99999999999999999999999"], "argument --seed: must be between 0 and"),
+        (["reproduce", "lora", "--seed", "x"], "argument --seed: expected an integer, got 'x'"),
+        (["reproduce", "lora", "--workers", "-3"], "argument --workers: must be between 0 and 256"),
+        (["reproduce", "lora", "--tolerance", "nan"], "argument --tolerance: must be a finite number >= 0"),
+        (["reproduce", "lora", "--tolerance", "-1"], "argument --tolerance: must be a finite number >= 0"),
+        (["params", "lora", "--num-classes", "99999999999999999999"], "--num-classes: must be between 0 and"),
+    ],
+)
+def test_out_of_range_numbers_are_one_line(capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
+    code, err = run(capsys, *argv)
+    assert code == 2 and message in one_line(err)
+
+
+def test_reproduce_out_onto_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "notes.txt"
+    target.write_text("mine\n")
+    code, err = run(capsys, "reproduce", "lora", "--smoke", "--out", str(target))
+    assert code == 2 and one_line(err) == f"vpeft: error: --out {target}: is a file; name a folder (new, or a run " \
+                                          "folder to resume)"
+    assert target.read_text() == "mine\n"
+
+
+@pytest.mark.parametrize("name", ["missing", "a-file"])
+def test_schema_refuses_a_catalog_that_is_not_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                       name: str) -> None:
+    catalog = tmp_path / name
+    if name == "a-file":
+        catalog.write_text("x")
+    for argv in (["schema"], ["schema", "--check"]):
+        code, err = run(capsys, "--catalog", str(catalog), *argv)
+        assert code == 2 and "catalog folder not found" in one_line(err)
+    assert not catalog.is_dir()  # a mistyped --catalog does not become a new folder
+
+
+@pytest.mark.parametrize(
+    ("exc", "message"),
+    [
+        (PermissionError(errno.EACCES, "Permission denied", "/x/a.bib"), "vpeft: error: /x/a.bib: Permission denied"),
+        (NotADirectoryError(errno.ENOTDIR, "Not a directory", "/x/f/schema"), "vpeft: error: /x/f/schema: Not a direc"),
+        (OSError(errno.ENOSPC, "No space left on device"), "vpeft: error: No space left on device"),
+        (UnicodeDecodeError("utf-8", b"caf\xe9", 3, 4, "invalid continuation byte"),
+         "vpeft: error: a file is not UTF-8 text (byte 0xe9 at offset 3); save it as UTF-8"),
+    ],
+)
+def test_os_and_encoding_errors_are_one_line(monkeypatch: pytest.MonkeyPatch, small_catalog: Path,
+                                             capsys: pytest.CaptureFixture[str], exc: Exception, message: str) -> None:
+    """The net in tools/cli.py for a file error that a command did not turn into a UserError itself."""
+
+    def fail(_args: object) -> int:
+        raise exc
+
+    monkeypatch.setattr(list_command, "run", fail)
+    code, err = run(capsys, "--catalog", str(small_catalog), "list")
+    assert code == 1 and one_line(err).startswith(message)
+
+
+def test_readme_never_overwrites_a_file_it_did_not_write(small_catalog: Path, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    notes = tmp_path / "notes.md"
+    notes.write_text("my notes\n")
+    code, err = run(capsys, "--catalog", str(small_catalog), "readme", "-o", str(notes))
+    assert code == 2 and "was not written by `vpeft readme` (use --force" in one_line(err)
+    assert notes.read_text() == "my notes\n"
+    code, err = run(capsys, "--catalog", str(small_catalog), "readme", "-o", str(tmp_path))
+    assert code == 2 and one_line(err) == f"vpeft: error: -o: {tmp_path} is a folder; name a file"
+    # its own output is regenerated without asking; --force takes over a foreign file
+    assert main(["--catalog", str(small_catalog), "readme", "-o", str(notes), "--force"]) == 0
+    generated = notes.read_text()
+    notes.write_text(generated + "stale line\n")
+    assert main(["--catalog", str(small_catalog), "readme", "-o", str(notes)]) == 0
+    assert notes.read_text() == generated
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"method": "caf\xe9"}', "not UTF-8 text (byte 0xe9 at offset 15)"),
+        (b"[1, 2]", "top level: Input should be a valid dictionary"),
+        (b"not json", "not JSON (Expecting value at line 1)"),
+        (b"{}", "method: Field required"),
+    ],
+)
+def test_results_add_bad_record(small_catalog: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                content: bytes, message: str) -> None:
+    record = tmp_path / "record.json"
+    record.write_bytes(content)
+    code, err = run(capsys, "--catalog", str(small_catalog), "results", "add", str(record),
+                    "--url", "https://example.org/r")
+    assert code == 2 and one_line(err).startswith(f"vpeft: error: {record}: {message}")
+
+
+def test_site_build_never_wipes_a_folder_that_is_not_a_site(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(ROOT)  # `vpeft site` reads ./mkdocs.yml
+    thesis = tmp_path / "mine" / "thesis.tex"
+    thesis.parent.mkdir()
+    thesis.write_text("mine\n")
+    code, err = run(capsys, "site", "build", "-o", str(thesis.parent))
+    assert code == 2 and "is not empty and holds no built site; its files would be deleted" in one_line(err)
+    code, err = run(capsys, "site", "build", "-o", str(thesis))
+    assert code == 2 and one_line(err) == f"vpeft: error: -o: {thesis} is a file; name a folder"
+    assert thesis.read_text() == "mine\n"
+
+
+def test_torch_stack_is_cut_from_the_line() -> None:
+    exc = RuntimeError('failed with error "Overflow when unpacking long long\nException raised from f at x.h:79\n#0')
+    assert _one_line(exc) == 'failed with error "Overflow when unpacking long long'
+    assert len(_one_line(ValueError("x" * 1000))) == 300
