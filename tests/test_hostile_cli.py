@@ -4,6 +4,8 @@ and nothing a user wrote is overwritten."""
 from __future__ import annotations
 
 import errno
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -144,3 +146,20 @@ def test_torch_stack_is_cut_from_the_line() -> None:
     exc = RuntimeError('failed with error "Overflow when unpacking long long\nException raised from f at x.h:79\n#0')
     assert _one_line(exc) == 'failed with error "Overflow when unpacking long long'
     assert len(_one_line(ValueError("x" * 1000))) == 300
+
+
+@pytest.mark.parametrize("form", [["--catalog", "{dir}"], ["--catalog={dir}"]])
+def test_reproduce_script_takes_catalog_in_both_forms(tmp_path: Path, form: list[str]) -> None:
+    """`tools/reproduce` from another folder: `--catalog DIR` and `--catalog=DIR` both reach the catalog loader."""
+    missing = tmp_path / "no-catalog"
+    argv = [sys.executable, str(ROOT / "tools" / "reproduce"), *(a.format(dir=missing) for a in form), "lora"]
+    done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"{missing}: catalog folder not found" in done.stderr
+
+
+def test_bib_dash_output_is_stdout(small_catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["--catalog", str(small_catalog), "bib", "-o", "-"]) == 0
+    assert "@" in capsys.readouterr().out and not (tmp_path / "-").exists()
