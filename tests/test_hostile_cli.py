@@ -163,3 +163,13 @@ def test_bib_dash_output_is_stdout(small_catalog: Path, tmp_path: Path, monkeypa
     monkeypatch.chdir(tmp_path)
     assert main(["--catalog", str(small_catalog), "bib", "-o", "-"]) == 0
     assert "@" in capsys.readouterr().out and not (tmp_path / "-").exists()
+
+
+@pytest.mark.parametrize("command", [["bib"], ["new"], ["params"], ["reproduce"], ["readme"], ["site", "build"],
+                                     ["results", "add"]])
+def test_help_shows_an_example_on_its_own_line(capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main([*command, "--help"])
+    out = capsys.readouterr().out
+    assert exc.value.code == 0
+    assert f"\n  vpeft {' '.join(command)} " in out  # an indented example line, not wrapped into the prose

@@ -8,6 +8,7 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import Any
 
 from tools.errors import UserError
 
@@ -23,8 +24,21 @@ def _command_modules() -> list[ModuleType]:
     return [importlib.import_module(f"tools.commands.{name}") for name in names]
 
 
+class _Formatter(argparse.HelpFormatter):
+    """Wraps prose, but keeps the line breaks of a description or epilog, and indented lines (examples) as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        fill = super()._fill_text
+        return "\n".join(indent + line if line.startswith(" ") else fill(line, width, indent)
+                         for line in text.splitlines())
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse prints usage and exits 2 on bad options; keep that, but on one line of error."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message}\n")

@@ -17,6 +17,8 @@ HELP = "export citations (BibTeX, CSL-JSON, RIS) for the catalog, a category (--
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = ("examples:\n  vpeft bib --category adapter-tuning -o adapters.bib\n"
+                     "  vpeft bib --format csl-json --method lora ssf")
     parser.add_argument("--format", choices=(*FORMATS, "cff"), default="bibtex",
                         help="output format (default: bibtex); cff: this project's CITATION.cff")
     parser.add_argument("--category", metavar="NODE", help="only the papers of this taxonomy node (leaf or branch)")

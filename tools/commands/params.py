@@ -21,6 +21,7 @@ DEFAULT_MODEL = "vit_base_patch16_224"  # = methods.counting.DEFAULT_MODEL; not 
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = "example:\n  vpeft params lora --set r=4 --num-classes 100"
     parser.add_argument("method", metavar="METHOD", help="a method id (see `vpeft methods`)")
     parser.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME",
                         help=f"a timm model name, built with pretrained=False (default: {DEFAULT_MODEL})")

@@ -20,7 +20,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if the file differs")
     parser.add_argument("--force", action="store_true",
                         help="overwrite FILE even if `vpeft readme` did not write it")
-    parser.epilog = "example: vpeft readme --check   (in CI: fails when README.md is stale)"
+    parser.epilog = "example (in CI: fails when README.md is stale):\n  vpeft readme --check"
 
 
 def default_path(catalog: str) -> Path:

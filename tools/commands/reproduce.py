@@ -17,6 +17,8 @@ HELP = "re-run METHOD on VTAB-1k by its catalog recipe and compare with the publ
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = ("examples:\n  vpeft reproduce lora --smoke\n"
+                     "  vpeft reproduce lora --data-root data/vtab-1k --weights ViT-B_16.npz --tasks dtd --dry-run")
     parser.add_argument("method", metavar="METHOD", help="catalog recipe (vpt, lora) or registry method id")
     parser.add_argument("--benchmark", default="vtab-1k", choices=["vtab-1k", "fgvc"], help="default: vtab-1k")
     parser.add_argument("--tasks", metavar="A,B", help="task ids or folder names (default: all)")

@@ -15,7 +15,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     what = "turn run records (shards of one run) into catalog/results/reproduced/ID.yaml"
     add = sub.add_parser(
         "add", help=what, description=what + "; an existing table is never overwritten",
-        epilog="example: vpeft results add runs/lora/record.json --url https://example.org/runs/lora/record.json",
+        epilog="example:\n  vpeft results add runs/lora/record.json --url https://example.org/runs/lora/record.json",
     )
     add.add_argument("records", nargs="+", type=Path, metavar="RECORD.json",
                      help="record.json written by `vpeft reproduce --out DIR` (one per shard)")

@@ -24,7 +24,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     build.add_argument("-o", "--output", metavar="DIR", help="folder for the built site (default: public/)")
     build.add_argument("--force", action="store_true",
                        help="build into DIR even if it holds files that are not a built site (they are deleted)")
-    build.epilog = "example: vpeft site build -o /tmp/vpeft-site"
+    build.epilog = "example:\n  vpeft site build -o /tmp/vpeft-site"
     serve = sub.add_parser("serve", help="serve the site and rebuild when the catalog or a page changes")
     serve.add_argument("--dev-addr", default="127.0.0.1:8000", metavar="HOST:PORT", help="default: 127.0.0.1:8000")
 

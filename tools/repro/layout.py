@@ -40,8 +40,12 @@ def task_folder(root: Path, task: Task) -> Path:
 def read_split(path: Path) -> list[Sample]:
     if not path.is_file():
         raise DataError(f"{path}: split file is missing")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})") from None
     samples: list[Sample] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         parts = line.split()
