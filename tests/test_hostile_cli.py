@@ -173,3 +173,27 @@ def test_help_shows_an_example_on_its_own_line(capsys: pytest.CaptureFixture[str
     out = capsys.readouterr().out
     assert exc.value.code == 0
     assert f"\n  vpeft {' '.join(command)} " in out  # an indented example line, not wrapped into the prose
+
+
+@pytest.mark.parametrize(
+    ("breakage", "line"),
+    [
+        ("keys-latin1", "citation-keys.yaml: not UTF-8 text (byte 0xe9 at offset 3); save it as UTF-8"),
+        ("keys-yaml", "citation-keys.yaml: line 2, column 1: invalid YAML"),
+        ("methods-file", "methods: must be a folder of YAML files, found a file"),
+    ],
+)
+def test_validate_reports_what_other_commands_would_trip_on(small_catalog: Path, capsys: pytest.CaptureFixture[str],
+                                                            breakage: str, line: str) -> None:
+    if breakage == "keys-latin1":
+        (small_catalog / "citation-keys.yaml").write_bytes(b"caf\xe9")
+    elif breakage == "keys-yaml":
+        (small_catalog / "citation-keys.yaml").write_text("[[[\n")
+    else:
+        for path in (small_catalog / "methods").iterdir():
+            path.unlink()
+        (small_catalog / "methods").rmdir()
+        (small_catalog / "methods").write_text("x")
+    code = main(["--catalog", str(small_catalog), "validate", "--no-registry"])
+    out = capsys.readouterr().out
+    assert code == 1 and f"{small_catalog / line.split(':')[0]}:{line.split(':', 1)[1]}" in out
