@@ -197,3 +197,11 @@ def test_validate_reports_what_other_commands_would_trip_on(small_catalog: Path,
     code = main(["--catalog", str(small_catalog), "validate", "--no-registry"])
     out = capsys.readouterr().out
     assert code == 1 and f"{small_catalog / line.split(':')[0]}:{line.split(':', 1)[1]}" in out
+
+
+@pytest.mark.parametrize("command", [["list"], ["bib"], ["readme", "--check"], ["new", "x-y", "--category", "lora"],
+                                     ["reproduce", "lora", "--dry-run"], ["results", "add", "r.json", "--url", "u"]])
+def test_a_missing_catalog_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
+    missing = tmp_path / "nope"
+    code, err = run(capsys, "--catalog", str(missing), *command)
+    assert code == 1 and one_line(err) == f"vpeft: error: {missing}: catalog folder not found (use --catalog DIR)"
