@@ -44,6 +44,8 @@ def one_line(err: str) -> str:
         (["reproduce", "lora", "--tolerance", "nan"], "argument --tolerance: must be a finite number >= 0"),
         (["reproduce", "lora", "--tolerance", "-1"], "argument --tolerance: must be a finite number >= 0"),
         (["params", "lora", "--num-classes", "99999999999999999999"], "--num-classes: must be between 0 and"),
+        (["site", "serve", "--dev-addr", "127.0.0.1:99999"], "--dev-addr: expected HOST:PORT, port 1 to 65535"),
+        (["site", "serve", "--dev-addr", "notaport"], "argument --dev-addr: expected HOST:PORT, port 1 to 65535"),
     ],
 )
 def test_out_of_range_numbers_are_one_line(capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:

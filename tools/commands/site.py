@@ -26,7 +26,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
                        help="build into DIR even if it holds files that are not a built site (they are deleted)")
     build.epilog = "example:\n  vpeft site build -o /tmp/vpeft-site"
     serve = sub.add_parser("serve", help="serve the site and rebuild when the catalog or a page changes")
-    serve.add_argument("--dev-addr", default="127.0.0.1:8000", metavar="HOST:PORT", help="default: 127.0.0.1:8000")
+    serve.add_argument("--dev-addr", default="127.0.0.1:8000", type=dev_addr, metavar="HOST:PORT",
+                       help="default: 127.0.0.1:8000")
+
+
+def dev_addr(text: str) -> str:
+    """An argparse `type`: HOST:PORT with a port socket.bind accepts (else mkdocs fails after a full build)."""
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, port 1 to 65535 (e.g. 127.0.0.1:8000), got {text!r}")
+    return text
 
 
 def config_file() -> Path:
