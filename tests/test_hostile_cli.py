@@ -13,6 +13,8 @@ import pytest
 import tools.commands.list as list_command
 from tools.cli import main
 from tools.commands.params import _one_line
+from tools.errors import UserError
+from tools.repro.errors import read_state
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -207,3 +209,21 @@ def test_a_missing_catalog_is_one_line(tmp_path: Path, capsys: pytest.CaptureFix
     missing = tmp_path / "nope"
     code, err = run(capsys, "--catalog", str(missing), *command)
     assert code == 1 and one_line(err) == f"vpeft: error: {missing}: catalog folder not found (use --catalog DIR)"
+
+
+@pytest.mark.parametrize("content", [b'{"accur', b"\xff\xfe", b"[]", b""])
+def test_a_damaged_run_file_is_one_line(tmp_path: Path, content: bytes) -> None:
+    """A run folder's JSON files are read back on resume; a Ctrl-C mid-write must not end in a traceback."""
+    path = tmp_path / "result.json"
+    path.write_bytes(content)
+    with pytest.raises(UserError) as info:
+        read_state(path)
+    assert str(info.value) == f"{path}: damaged run file (not a JSON object); delete it and re-run to redo that step"
+
+
+def test_reproduce_resume_with_a_damaged_run_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "run.json").write_text('{"recipe_ha')
+    code, err = run(capsys, "reproduce", "lora", "--smoke", "--no-progress", "--out", str(out))
+    assert code == 2 and one_line(err).startswith(f"vpeft: error: {out / 'run.json'}: damaged run file")
