@@ -99,3 +99,9 @@ def test_select_tasks(bench: Benchmark) -> None:
     assert len(select_tasks(bench, None)) == 19
     with pytest.raises(DataError, match=r"^--tasks: unknown task 'mnist' of vtab-1k \(known: cifar100, "):
         select_tasks(bench, "mnist")
+
+
+@pytest.mark.parametrize("wanted", ["", ",,", " , "])
+def test_select_tasks_names_none(bench: Benchmark, wanted: str) -> None:
+    with pytest.raises(DataError, match=r"^--tasks '.*': no task named \(known: cifar100, "):
+        select_tasks(bench, wanted)
