@@ -120,7 +120,7 @@ def test_params_table(capsys: pytest.CaptureFixture[str]) -> None:
         (["params", "lora", "--model", "no_such_model"], "vpeft: error: --model: unknown timm model 'no_such_model'"),
         (["params", "lora", "--model", "resnet18"], "vpeft: error: --model: method 'lora' does not support"),
         (["params", "repadapter", "--set", "groups=3"], "vpeft: error: --set: repadapter on vit_base_patch16_224:"),
-        (["params", "lora", "--num-classes", "-1"], "vpeft: error: --num-classes: must be 0 or more"),
+        (["params", "lora", "--num-classes", "-1"], "vpeft: error: --num-classes: must be between 0 and"),
     ],
 )
 def test_params_errors_are_one_line(capsys: pytest.CaptureFixture[str], argv: list[str], start: str) -> None:

@@ -8,6 +8,7 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import Any
 
 from tools.errors import UserError
 
@@ -23,8 +24,21 @@ def _command_modules() -> list[ModuleType]:
     return [importlib.import_module(f"tools.commands.{name}") for name in names]
 
 
+class _Formatter(argparse.HelpFormatter):
+    """Wraps prose, but keeps the line breaks of a description or epilog, and indented lines (examples) as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        fill = super()._fill_text
+        return "\n".join(indent + line if line.startswith(" ") else fill(line, width, indent)
+                         for line in text.splitlines())
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse prints usage and exits 2 on bad options; keep that, but on one line of error."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message}\n")
@@ -59,6 +73,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except UnicodeDecodeError as exc:
+        # Readers name the file themselves; this is the net for one that does not.
+        print(f"vpeft: error: a file is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start});"
+              " save it as UTF-8", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        # A file the user named cannot be read or written (missing folder, a file where a folder is due,
+        # no permission, disk full): one line naming it, never a traceback.
+        print(f"vpeft: error: {_os_error_line(exc)}", file=sys.stderr)
+        return 1
+
+
+def _os_error_line(exc: OSError) -> str:
+    """`PATH: reason` for an OSError, with both paths of a failed rename or copy."""
+    reason = exc.strerror or str(exc)
+    if exc.filename is None:
+        return reason
+    if exc.filename2 is not None:
+        return f"{exc.filename} -> {exc.filename2}: {reason}"
+    return f"{exc.filename}: {reason}"
 
 
 if __name__ == "__main__":

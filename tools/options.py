@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
+import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import yaml
@@ -44,3 +46,29 @@ def parse_key_values(items: Iterable[str], *, allow_lists: bool = False) -> dict
             raise UserError(f"--set {key}: the value must be {kind}, got {raw!r}")
         out[key] = _scalar(value)
     return out
+
+
+def int_between(low: int, high: int) -> Callable[[str], int]:
+    """An argparse `type`: an integer in [low, high], else argparse's one-line error naming the option."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, got {value}")
+        return value
+
+    return parse
+
+
+def non_negative_float(text: str) -> float:
+    """An argparse `type`: a finite number >= 0 (rejects nan, inf and negatives, which make comparisons lie)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
+    return value

@@ -80,6 +80,12 @@ def test_malformed_line(smoke_copy: Path, bench: Benchmark) -> None:
         f"{path}:1: expected 'relative/path label', found 'images/x.png' {DOCS}")
 
 
+def test_split_file_not_utf8(smoke_copy: Path, bench: Benchmark) -> None:
+    path = smoke_copy / "svhn" / "val200.txt"
+    path.write_bytes(b"images/caf\xe9.png 1\n")
+    assert _error(smoke_copy, bench, ["svhn"]) == f"{path}: not UTF-8 text (byte 0xe9 at offset 10) {DOCS}"
+
+
 def test_trainval_must_be_train_plus_val(smoke_copy: Path, bench: Benchmark) -> None:
     folder = smoke_copy / "svhn"
     lines = (folder / "train800val200.txt").read_text().splitlines()
@@ -93,3 +99,9 @@ def test_select_tasks(bench: Benchmark) -> None:
     assert len(select_tasks(bench, None)) == 19
     with pytest.raises(DataError, match=r"^--tasks: unknown task 'mnist' of vtab-1k \(known: cifar100, "):
         select_tasks(bench, "mnist")
+
+
+@pytest.mark.parametrize("wanted", ["", ",,", " , "])
+def test_select_tasks_names_none(bench: Benchmark, wanted: str) -> None:
+    with pytest.raises(DataError, match=r"^--tasks '.*': no task named \(known: cifar100, "):
+        select_tasks(bench, wanted)

@@ -53,6 +53,8 @@ def _load_keyed(
 ) -> dict[str, M]:
     """Load every file of one folder; an object's `id` must be its file name."""
     out: dict[str, M] = {}
+    if (root / sub).exists() and not (root / sub).is_dir():
+        problems.append(Problem(str(Path(root_shown) / sub), "", "must be a folder of YAML files, found a file"))
     for path in _yaml_files(root / sub, recursive=(sub == RESULTS_DIR)):
         shown = _shown(root, path, root_shown)
         obj = _parse(path, shown, model, problems)

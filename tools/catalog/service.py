@@ -29,6 +29,8 @@ def valid_catalog(root: str, with_registry: bool = False) -> Catalog:
     """The catalog, or a CatalogError listing each error on its own line."""
     catalog, problems = check_catalog(root, with_registry)
     errors = [p for p in problems if p.severity == "error"]
+    if len(errors) == 1:  # the usual case (a typo in --catalog, one bad file): one line, as for any bad input
+        raise CatalogError(str(errors[0]))
     if errors:
         lines = "\n".join(str(p) for p in errors)
         raise CatalogError(f"the catalog has {len(errors)} problem(s); run `vpeft validate`:\n{lines}")

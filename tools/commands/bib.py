@@ -17,12 +17,14 @@ HELP = "export citations (BibTeX, CSL-JSON, RIS) for the catalog, a category (--
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = ("examples:\n  vpeft bib --category adapter-tuning -o adapters.bib\n"
+                     "  vpeft bib --format csl-json --method lora ssf")
     parser.add_argument("--format", choices=(*FORMATS, "cff"), default="bibtex",
                         help="output format (default: bibtex); cff: this project's CITATION.cff")
     parser.add_argument("--category", metavar="NODE", help="only the papers of this taxonomy node (leaf or branch)")
     parser.add_argument("--method", metavar="ID", nargs="+",
                         help="only these methods' papers (with --category: added to that node's)")
-    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout (- : stdout)")
     parser.add_argument("--force", action="store_true", help="with -o: overwrite FILE if it exists")
     parser.add_argument("--update-keys", action="store_true",
                         help="append citation keys for papers that have none to CATALOG/citation-keys.yaml")
@@ -53,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     if unlocked:
         print(f"vpeft: note: {len(unlocked)} paper(s) have no locked citation key yet ({', '.join(unlocked[:5])}"
               f"{', ...' if len(unlocked) > 5 else ''}); run `vpeft bib --update-keys`", file=sys.stderr)
-    if args.output:
+    if args.output and args.output != "-":  # `-o -` is stdout, as in most tools, not a file named "-"
         _write(Path(args.output), text, args.force)
         print(f"wrote {args.output}", file=sys.stderr)
     else:

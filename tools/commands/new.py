@@ -21,6 +21,8 @@ HELP = "create catalog/methods/ID.yaml, a stub entry to fill in (or one per entr
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = ("examples:\n  vpeft new my-adapter --category adapter-tuning --arxiv 2205.13535\n"
+                     "  vpeft new --from-bibtex papers.bib --category prompt-tuning")
     parser.add_argument("id", nargs="?", help="the new method's id: lowercase words joined by '-', e.g. my-adapter")
     parser.add_argument("--category", required=True, help="a leaf of the taxonomy, e.g. adapter-tuning")
     parser.add_argument("--arxiv", help="the paper's arXiv id, e.g. 2205.13535")

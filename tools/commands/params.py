@@ -21,6 +21,7 @@ DEFAULT_MODEL = "vit_base_patch16_224"  # = methods.counting.DEFAULT_MODEL; not 
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = "example:\n  vpeft params lora --set r=4 --num-classes 100"
     parser.add_argument("method", metavar="METHOD", help="a method id (see `vpeft methods`)")
     parser.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME",
                         help=f"a timm model name, built with pretrained=False (default: {DEFAULT_MODEL})")
@@ -30,8 +31,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
+MAX_CLASSES = 2**31 - 1  # beyond this torch overflows with a C++ message
+MAX_LINE = 300  # torch appends a C++ stack to some messages; the line stays readable
+
+
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
+    text = " ".join(str(exc).split()).split(" Exception raised from ", 1)[0]
+    return text if len(text) <= MAX_LINE else text[: MAX_LINE - 3] + "..."
 
 
 def _config_error(exc: ValidationError, raw: dict[str, Any]) -> UserError:
@@ -71,8 +77,8 @@ def counts(method_id: str, model: str, num_classes: int | None, options: dict[st
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.num_classes is not None and args.num_classes < 0:
-        raise UserError(f"--num-classes: must be 0 or more, got {args.num_classes}")
+    if args.num_classes is not None and not 0 <= args.num_classes <= MAX_CLASSES:
+        raise UserError(f"--num-classes: must be between 0 and {MAX_CLASSES:,}, got {args.num_classes}")
     config, result = counts(args.method, args.model, args.num_classes, parse_key_values(args.options))
     if args.json:
         payload = {"method": args.method, "model": args.model, "config": config.model_dump(mode="json"),

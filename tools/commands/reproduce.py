@@ -9,11 +9,16 @@ import argparse
 import sys
 from pathlib import Path
 
+from tools.errors import UserError
+from tools.options import int_between, non_negative_float
+
 NAME = "reproduce"
 HELP = "re-run METHOD on VTAB-1k by its catalog recipe and compare with the published numbers"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = ("examples:\n  vpeft reproduce lora --smoke\n"
+                     "  vpeft reproduce lora --data-root data/vtab-1k --weights ViT-B_16.npz --tasks dtd --dry-run")
     parser.add_argument("method", metavar="METHOD", help="catalog recipe (vpt, lora) or registry method id")
     parser.add_argument("--benchmark", default="vtab-1k", choices=["vtab-1k", "fgvc"], help="default: vtab-1k")
     parser.add_argument("--tasks", metavar="A,B", help="task ids or folder names (default: all)")
@@ -23,14 +28,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a recipe value (lr=1e-3, method.r=4); repeatable")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda when available)")
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--seed", type=int_between(0, 2**31 - 1), default=42, help="random seed (default: 42)")
     parser.add_argument("--out", type=Path, default=Path("reproduce-out"), metavar="DIR",
                         help="run folder: checkpoints, task results, record.json (re-run to resume)")
     parser.add_argument("--dry-run", action="store_true", help="print the plan and an estimated time, train nothing")
-    parser.add_argument("--tolerance", type=float, default=1.0, help="allowed |mean difference| in points")
+    parser.add_argument("--tolerance", type=non_negative_float, default=1.0,
+                        help="allowed |mean difference| in points (default: 1.0)")
     parser.add_argument("--smoke", action="store_true", help="tiny ViT on generated digits data, CPU, < 2 minutes")
     parser.add_argument("--shard", metavar="I/N", help="run every N-th task from the I-th (spread over devices)")
-    parser.add_argument("--workers", type=int, default=0, help="data loader processes (default: 0)")
+    parser.add_argument("--workers", type=int_between(0, 256), default=0, help="data loader processes (default: 0)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -38,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
     from tools.repro.runner import Options
     from tools.repro.runner import run as run_pipeline
 
+    if args.out.exists() and not args.out.is_dir():
+        raise UserError(f"--out {args.out}: is a file; name a folder (new, or a run folder to resume)")
     opts = Options(
         method=args.method, benchmark=args.benchmark, tasks=args.tasks, data_root=args.data_root, model=args.model,
         weights=args.weights, overrides=args.overrides, device=args.device, seed=args.seed, out=args.out,

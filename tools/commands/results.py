@@ -12,8 +12,13 @@ HELP = "manage result tables: `results add RECORD.json --url URL` stores a repro
 def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", parser_class=type(parser))
     sub.required = True
-    add = sub.add_parser("add", help="turn run records (shards of one run) into catalog/results/reproduced/ID.yaml")
-    add.add_argument("records", nargs="+", type=Path, metavar="RECORD.json")
+    what = "turn run records (shards of one run) into catalog/results/reproduced/ID.yaml"
+    add = sub.add_parser(
+        "add", help=what, description=what + "; an existing table is never overwritten",
+        epilog="example:\n  vpeft results add runs/lora/record.json --url https://example.org/runs/lora/record.json",
+    )
+    add.add_argument("records", nargs="+", type=Path, metavar="RECORD.json",
+                     help="record.json written by `vpeft reproduce --out DIR` (one per shard)")
     add.add_argument("--url", required=True, help="https:// link where the record(s) can be read")
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from tools.catalog.schema import schema_files
+from tools.errors import UserError
 
 NAME = "schema"
 HELP = "write the catalog's JSON Schemas to CATALOG/schema/ (--check: fail if they are stale)"
@@ -16,6 +18,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not Path(args.catalog).is_dir():
+        # A mistyped --catalog must not become a new folder holding only schemas.
+        raise UserError(f"{args.catalog}: catalog folder not found (use --catalog DIR)")
     stale = 0
     for path, text in schema_files(args.catalog).items():
         current = path.read_text(encoding="utf-8") if path.is_file() else None

@@ -22,8 +22,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     sub.required = True
     build = sub.add_parser("build", help="build the site (strict: any warning fails the build)")
     build.add_argument("-o", "--output", metavar="DIR", help="folder for the built site (default: public/)")
+    build.add_argument("--force", action="store_true",
+                       help="build into DIR even if it holds files that are not a built site (they are deleted)")
+    build.epilog = "example:\n  vpeft site build -o /tmp/vpeft-site"
     serve = sub.add_parser("serve", help="serve the site and rebuild when the catalog or a page changes")
-    serve.add_argument("--dev-addr", default="127.0.0.1:8000", metavar="HOST:PORT", help="default: 127.0.0.1:8000")
+    serve.add_argument("--dev-addr", default="127.0.0.1:8000", type=dev_addr, metavar="HOST:PORT",
+                       help="default: 127.0.0.1:8000")
+
+
+def dev_addr(text: str) -> str:
+    """An argparse `type`: HOST:PORT with a port socket.bind accepts (else mkdocs fails after a full build)."""
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, port 1 to 65535 (e.g. 127.0.0.1:8000), got {text!r}")
+    return text
 
 
 def config_file() -> Path:
@@ -59,7 +71,17 @@ def _log_to_stderr(level: int) -> None:
     logger.setLevel(level)
 
 
-def build_site(config: Path, output: Path | None, catalog: str) -> Path:
+def check_output(site_dir: Path, force: bool) -> None:
+    """mkdocs empties site_dir before building: refuse a file, or a folder that is not a previous build."""
+    if site_dir.exists() and not site_dir.is_dir():
+        raise UserError(f"-o: {site_dir} is a file; name a folder")
+    # A previous build always has sitemap.xml; anything else in a non-empty folder is someone's work.
+    if site_dir.is_dir() and any(site_dir.iterdir()) and not (site_dir / "sitemap.xml").is_file() and not force:
+        raise UserError(f"-o: {site_dir} is not empty and holds no built site; its files would be deleted "
+                        "(use --force, or an empty folder)")
+
+
+def build_site(config: Path, output: Path | None, catalog: str, force: bool = False) -> Path:
     """Build the site as `mkdocs build --strict` does; returns the output folder."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
@@ -70,6 +92,7 @@ def build_site(config: Path, output: Path | None, catalog: str) -> Path:
     with catalog_for_hook(catalog):
         try:
             cfg = load_config(config_file=str(config), strict=True, **overrides)
+            check_output(Path(cfg.site_dir), force)
             cfg.plugins.on_startup(command="build", dirty=False)
             try:
                 build(cfg)
@@ -87,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     valid_catalog(args.catalog)  # a bad catalog fails here with one line per problem, before mkdocs starts
     if args.site_command == "build":
         _log_to_stderr(logging.WARNING)
-        out = build_site(config, Path(args.output) if args.output else None, args.catalog)
+        out = build_site(config, Path(args.output) if args.output else None, args.catalog, args.force)
         print(f"built the site into {out}")
         return 0
     from mkdocs.commands.serve import serve

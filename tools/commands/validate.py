@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from tools.catalog.models import Catalog
 from tools.catalog.service import check_catalog
+from tools.errors import UserError
 
 NAME = "validate"
 HELP = "check the catalog: schema, cross-references, duplicates; one line per problem"
@@ -16,10 +18,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-registry", action="store_true", help="skip checking implementations against `methods`")
 
 
+def _citation_keys_problem(catalog: Catalog) -> list[str]:
+    """citation-keys.yaml is read by `vpeft bib` and the site: a broken one must fail here too, not only there."""
+    from tools.bib.keys import load_keys
+
+    try:
+        load_keys(catalog)
+    except UserError as exc:
+        return [str(exc)]
+    return []
+
+
 def run(args: argparse.Namespace) -> int:
     catalog, problems = check_catalog(args.catalog, with_registry=not args.no_registry)
-    errors = [p for p in problems if p.severity == "error"]
-    warnings = [p for p in problems if p.severity == "warning"]
+    errors = [str(p) for p in problems if p.severity == "error"] + _citation_keys_problem(catalog)
+    warnings = [str(p) for p in problems if p.severity == "warning"]
     for problem in errors + (warnings if args.strict else []):
         print(problem)
     counts = (f"{len(catalog.methods)} methods, {len(catalog.benchmarks)} benchmarks, "

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 from tools.errors import UserError
 
 DOCS = "site/reproduce.md"
@@ -12,3 +16,14 @@ class DataError(UserError):
 
     def __init__(self, message: str, anchor: str = "prepare-vtab-1k") -> None:
         super().__init__(f"{message} (see {DOCS}#{anchor})")
+
+
+def read_state(path: Path) -> dict[str, Any]:
+    """A JSON file of a run folder (written by an earlier, maybe interrupted, run); a damaged one is one line."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        data = None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: damaged run file (not a JSON object); delete it and re-run to redo that step")
+    return data

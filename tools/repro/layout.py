@@ -40,8 +40,12 @@ def task_folder(root: Path, task: Task) -> Path:
 def read_split(path: Path) -> list[Sample]:
     if not path.is_file():
         raise DataError(f"{path}: split file is missing")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})") from None
     samples: list[Sample] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         parts = line.split()
@@ -91,8 +95,10 @@ def check_data(root: Path, bench: Benchmark, tasks: list[str]) -> dict[str, Task
 
 def select_tasks(bench: Benchmark, wanted: str | None) -> list[str]:
     """Task ids from `--tasks a,b` (ids or folder aliases), in benchmark order; all when not given."""
-    if not wanted:
+    if wanted is None:
         return bench.task_ids()
+    if not any(n.strip() for n in wanted.split(",")):  # `--tasks ""` or `--tasks ,`: a mistake, not "all"
+        raise DataError(f"--tasks {wanted!r}: no task named (known: {', '.join(bench.task_ids())})", "tasks")
     alias = {name: t.id for t in bench.tasks for name in (t.id, *t.folders)}
     chosen: list[str] = []
     for name in (n.strip() for n in wanted.split(",") if n.strip()):

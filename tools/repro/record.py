@@ -96,9 +96,12 @@ def read(path: Path) -> RunRecord:
         raise UserError(f"{path}: run record not found")
     try:
         return RunRecord.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
+                        "not a `vpeft reproduce` run record") from None
     except json.JSONDecodeError as exc:
         raise UserError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
     except ValidationError as exc:
         err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
+        where = ".".join(str(p) for p in err["loc"]) or "top level"
         raise UserError(f"{path}: {where}: {err['msg']} (not a `vpeft reproduce` run record)") from None

@@ -19,7 +19,7 @@ from tools.repro import backbone, smoke
 from tools.repro import device as dev
 from tools.repro import record as rec
 from tools.repro.compare import Comparison, compare, table_lines
-from tools.repro.errors import DataError
+from tools.repro.errors import DataError, read_state
 from tools.repro.layout import TaskData, check_data, select_tasks
 from tools.repro.plan import measure_images_per_s, plan_lines
 from tools.repro.recipe import PEEKS_AT_TEST, Resolved, find_recipe, parse_overrides, resolve
@@ -116,7 +116,7 @@ def _out_folder(opts: Options, res: Resolved) -> Path:
     meta = opts.out / "run.json"
     digest = res.digest()
     if meta.is_file():
-        old = json.loads(meta.read_text()).get("recipe_hash")
+        old = str(read_state(meta).get("recipe_hash"))
         if old != digest:
             raise UserError(f"--out {opts.out}: holds a run with other settings (recipe hash {old[:12]}); "
                             "use another --out folder")
@@ -133,7 +133,7 @@ def _run_tasks(opts: Options, res: Resolved, bench: Benchmark, data: dict[str, T
         folder = opts.out / "tasks" / task
         done = folder / "result.json"
         if done.is_file():  # finished by an earlier (interrupted) run of the same command
-            results[task] = json.loads(done.read_text())
+            results[task] = read_state(done)
             continue
         ctx = Context(folder=data[task].folder, settings=res.tasks[task], device=device, seed=opts.seed,
                       make_model=_model_factory(res, task, opts, classes[task]), workers=opts.workers,

@@ -22,6 +22,7 @@ import methods
 from tools.errors import UserError
 from tools.repro import device as dev
 from tools.repro.data import loader
+from tools.repro.errors import read_state
 from tools.repro.layout import Sample
 from tools.repro.recipe import TaskSettings
 from tools.repro.schedule import lr_at
@@ -129,7 +130,7 @@ def run_phase(ctx: Context, phase: Phase, folder: Path) -> dict[str, Any]:
     """Train (or resume) one phase; returns its summary, also stored in `done.json`."""
     done = folder / "done.json"
     if done.is_file():
-        return json.loads(done.read_text())
+        return read_state(done)
     folder.mkdir(parents=True, exist_ok=True)
     s = ctx.settings
     model = ctx.make_model().to(ctx.device)
