@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -27,3 +28,11 @@ def read_state(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise UserError(f"{path}: damaged run file (not a JSON object); delete it and re-run to redo that step")
     return data
+
+
+def write_state(path: Path, data: dict[str, Any]) -> None:
+    """Write a run-folder JSON file whole or not at all: an interrupt mid-write leaves the old file (or none),
+    never half a file that the resumed run would trip on."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from tools.repro import backbone, smoke
 from tools.repro import device as dev
 from tools.repro import record as rec
 from tools.repro.compare import Comparison, compare, table_lines
-from tools.repro.errors import DataError, read_state
+from tools.repro.errors import DataError, read_state, write_state
 from tools.repro.layout import TaskData, check_data, select_tasks
 from tools.repro.plan import measure_images_per_s, plan_lines
 from tools.repro.recipe import PEEKS_AT_TEST, Resolved, find_recipe, parse_overrides, resolve
@@ -121,7 +120,7 @@ def _out_folder(opts: Options, res: Resolved) -> Path:
             raise UserError(f"--out {opts.out}: holds a run with other settings (recipe hash {old[:12]}); "
                             "use another --out folder")
     else:
-        meta.write_text(json.dumps({"recipe_hash": digest, "resolved": res.to_json()}, indent=2))
+        write_state(meta, {"recipe_hash": digest, "resolved": res.to_json()})
     return opts.out
 
 
@@ -142,7 +141,7 @@ def _run_tasks(opts: Options, res: Resolved, bench: Benchmark, data: dict[str, T
         result = run_task(ctx, data[task], folder)
         result["seconds"] = round(time.perf_counter() - start, 3)
         folder.mkdir(parents=True, exist_ok=True)
-        done.write_text(json.dumps(result, indent=2))
+        write_state(done, result)
         results[task] = result
     return results
 

@@ -6,7 +6,6 @@ A phase lives in its own folder: `last.safetensors` (method weights, `methods.sa
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable
@@ -22,7 +21,7 @@ import methods
 from tools.errors import UserError
 from tools.repro import device as dev
 from tools.repro.data import loader
-from tools.repro.errors import read_state
+from tools.repro.errors import read_state, write_state
 from tools.repro.layout import Sample
 from tools.repro.recipe import TaskSettings
 from tools.repro.schedule import lr_at
@@ -175,7 +174,7 @@ def run_phase(ctx: Context, phase: Phase, folder: Path) -> dict[str, Any]:
         "peak_memory_mb": round(peak, 1), "peak_memory_kind": kind,
         "trainable_parameters": methods.trainable_parameters(model),
     }
-    done.write_text(json.dumps(summary, indent=2))
+    write_state(done, summary)
     return summary
 
 
