@@ -20,6 +20,12 @@ def _authors(record: Record) -> str | None:
     return " and ".join(names)
 
 
+def _verbatim(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return encode(value) if any(c in value for c in "{}\\") else value
+
+
 def bibtex_fields(record: Record) -> list[tuple[str, str]]:
     """The fields of one record in print order, values already LaTeX-encoded; unknown facts are left out."""
     fields: list[tuple[str, str | None]] = [
@@ -27,7 +33,9 @@ def bibtex_fields(record: Record) -> list[tuple[str, str]]:
         ("title", encode_title(record.title)),
         (CONTAINER_FIELD.get(record.kind, ""), encode(record.container) if record.container else None),
         ("year", str(record.year) if record.year else None),
-        ("doi", encode(record.doi) if record.doi else None),
+        # DOIs, like URLs, are verbatim fields in biblatex and the doi package: "\_" would break the link.
+        # Only a DOI with braces or a backslash (legal, but none in the catalog) needs encoding to keep the file valid.
+        ("doi", _verbatim(record.doi)),
         # arXiv's own export: eprint + archivePrefix (primaryClass only when a source gave it: the catalog has none)
         ("eprint", record.arxiv),
         ("archivePrefix", "arXiv" if record.arxiv else None),
