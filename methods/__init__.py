@@ -1,6 +1,7 @@
 """Reference implementations of visual parameter-efficient fine-tuning methods on timm backbones.
 
-    import timm, methods
+    import timm
+    from vpeft import methods
     model = timm.create_model("vit_base_patch16_224", num_classes=10)
     methods.apply(model, "lora", r=8)
     methods.trainable_parameters(model)          # 294912
@@ -9,7 +10,7 @@
 See methods/README.md for adding a method.
 """
 
-from methods.api import (
+from .api import (
     AppliedState,
     applied,
     apply,
@@ -20,8 +21,8 @@ from methods.api import (
     save_trained,
     trainable_parameters,
 )
-from methods.base import Method, MethodConfig, NotMergeableError, UnsupportedModelError
-from methods.registry import MethodSpec, available, get, register
+from .base import Method, MethodConfig, NotMergeableError, UnsupportedModelError
+from .registry import MethodSpec, available, get, register
 
 __all__ = [
     "AppliedState",

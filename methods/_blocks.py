@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from torch import nn
 
-from methods import _vit
+from . import _vit
 
 
 def insert_per_block(

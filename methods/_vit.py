@@ -13,7 +13,7 @@ import torch
 from timm.models.vision_transformer import Block, VisionTransformer
 from torch import nn
 
-from methods.base import UnsupportedModelError
+from .base import UnsupportedModelError
 
 __all__ = ["UnsupportedModelError"]  # re-exported for method modules
 

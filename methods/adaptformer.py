@@ -28,11 +28,11 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from methods import _vit
-from methods._blocks import insert_per_block
-from methods.base import Method, MethodConfig
-from methods.layers.adapter import Bottleneck
-from methods.registry import register
+from . import _vit
+from ._blocks import insert_per_block
+from .base import Method, MethodConfig
+from .layers.adapter import Bottleneck
+from .registry import register
 
 
 class AdaptFormerConfig(MethodConfig):

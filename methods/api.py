@@ -16,9 +16,9 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import nn
 
-from methods import _vit
-from methods.base import Method, MethodConfig, NotMergeableError
-from methods.registry import available, get
+from . import _vit
+from .base import Method, MethodConfig, NotMergeableError
+from .registry import available, get
 
 _STATE_ATTR = "_vpeft_state"
 _FORMAT = "1"

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from torch import nn
 
 if TYPE_CHECKING:
-    from methods.registry import MethodSpec
+    from .registry import MethodSpec
 
 
 class UnsupportedModelError(TypeError):
@@ -57,7 +57,7 @@ class Method:
     # -- hooks a subclass may override -------------------------------------------------------------------------
     def check_model(self, model: nn.Module) -> None:
         """Raise `UnsupportedModelError` if `model` is not supported. Default: a timm VisionTransformer."""
-        from methods import _vit
+        from . import _vit
 
         _vit.require_vit(model, self.spec.id)
 

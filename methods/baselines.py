@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from torch import nn
 
-from methods.base import Method, MethodConfig
-from methods.registry import register
+from .base import Method, MethodConfig
+from .registry import register
 
 
 class FullConfig(MethodConfig):

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from torch import nn
 
-from methods import _vit
-from methods.base import Method, MethodConfig
-from methods.registry import register
+from . import _vit
+from .base import Method, MethodConfig
+from .registry import register
 
 
 class BitFitConfig(MethodConfig):

@@ -26,10 +26,10 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from methods import _vit
-from methods.base import Method, MethodConfig
-from methods.layers.token_grid import QuickGELU, conv_tokens, model_grid
-from methods.registry import register
+from . import _vit
+from .base import Method, MethodConfig
+from .layers.token_grid import QuickGELU, conv_tokens, model_grid
+from .registry import register
 
 
 class ConvpassConfig(MethodConfig):

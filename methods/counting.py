@@ -1,6 +1,6 @@
 """Parameter counts of a method on a named timm backbone, computed on the meta device (no memory, no weights).
 
-    from methods.counting import parameter_counts
+    from .counting import parameter_counts
     parameter_counts("lora", "vit_base_patch16_224").trainable_excluding_head   # 294912
 
 Building under `with torch.device("meta"):` creates every tensor without storage, so ViT-B/16 (86M parameters)
@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from methods.api import apply, make_config, trainable_parameters
+from .api import apply, make_config, trainable_parameters
 
 DEFAULT_MODEL = "vit_base_patch16_224"
 

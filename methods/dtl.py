@@ -35,10 +35,10 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from methods import _features, _vit
-from methods.base import Method, MethodConfig
-from methods.layers.token_grid import grid_size, model_grid
-from methods.registry import register
+from . import _features, _vit
+from .base import Method, MethodConfig
+from .layers.token_grid import grid_size, model_grid
+from .registry import register
 
 
 class DTLConfig(MethodConfig):

@@ -37,11 +37,11 @@ from pydantic import Field
 from timm.models.vision_transformer import Attention
 from torch import nn
 
-from methods import _vit
-from methods.base import Method, MethodConfig
-from methods.layers.prefixed_attention import prefixed_attention, require_timm_attention
-from methods.registry import register
-from methods.vpt import init_bound, insert_prompts
+from . import _vit
+from .base import Method, MethodConfig
+from .layers.prefixed_attention import prefixed_attention, require_timm_attention
+from .registry import register
+from .vpt import init_bound, insert_prompts
 
 
 class E2VPTConfig(MethodConfig):

@@ -31,9 +31,9 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from methods import _vit
-from methods.base import Method, MethodConfig, UnsupportedModelError
-from methods.registry import register
+from . import _vit
+from .base import Method, MethodConfig, UnsupportedModelError
+from .registry import register
 
 # (rank, scale) per VTAB-1k task, from FacT/configs/{tt,tk}/<task>.yaml at commit 026e4f1.
 OFFICIAL_VTAB: dict[str, dict[str, tuple[int, float]]] = {

@@ -31,9 +31,9 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from methods._blocks import target_linears, unwrap_merged, wrap_linears
-from methods.base import Method, MethodConfig
-from methods.registry import register
+from ._blocks import target_linears, unwrap_merged, wrap_linears
+from .base import Method, MethodConfig
+from .registry import register
 
 TARGETS = ("attn.qkv", "attn.proj", "mlp.fc1", "mlp.fc2")
 Weighty = Literal["lora", "vector", "constant", "none"]

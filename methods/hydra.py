@@ -27,10 +27,10 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from methods._blocks import target_linears, unwrap_merged, wrap_linears
-from methods.base import Method, MethodConfig
-from methods.layers.adapter import Bottleneck
-from methods.registry import register
+from ._blocks import target_linears, unwrap_merged, wrap_linears
+from .base import Method, MethodConfig
+from .layers.adapter import Bottleneck
+from .registry import register
 
 TARGETS = ("attn.proj", "mlp.fc2")
 

@@ -23,10 +23,10 @@ from typing import Literal
 from pydantic import Field
 from torch import nn
 
-from methods import _vit
-from methods.base import Method, MethodConfig
-from methods.layers.lowrank import LoRALinear
-from methods.registry import register
+from . import _vit
+from .base import Method, MethodConfig
+from .layers.lowrank import LoRALinear
+from .registry import register
 
 
 class LoRAConfig(MethodConfig):

@@ -48,9 +48,9 @@ from pydantic import Field
 from timm.models.vision_transformer import Block, init_weights_vit_timm
 from torch import nn
 
-from methods import _features, _vit
-from methods.base import Method, MethodConfig
-from methods.registry import register
+from . import _features, _vit
+from .base import Method, MethodConfig
+from .registry import register
 
 
 class LSTConfig(MethodConfig):

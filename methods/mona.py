@@ -29,12 +29,12 @@ import torch
 from pydantic import Field, field_validator
 from torch import nn
 
-from methods import _vit
-from methods._blocks import insert_per_block
-from methods.base import Method, MethodConfig
-from methods.layers.adapter import Bottleneck
-from methods.layers.token_grid import conv_tokens, model_grid
-from methods.registry import register
+from . import _vit
+from ._blocks import insert_per_block
+from .base import Method, MethodConfig
+from .layers.adapter import Bottleneck
+from .layers.token_grid import conv_tokens, model_grid
+from .registry import register
 
 
 class MonaConfig(MethodConfig):

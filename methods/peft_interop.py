@@ -1,6 +1,6 @@
 """Convert our saved LoRA weights to a Hugging Face `peft` adapter folder and back, one call each.
 
-    from methods.peft_interop import to_peft, from_peft
+    from .peft_interop import to_peft, from_peft
     to_peft("lora.safetensors", "adapter/")          # adapter_config.json + adapter_model.safetensors
     model = PeftModel.from_pretrained(timm_vit, "adapter/")
     from_peft("adapter/", "lora.safetensors")        # loadable with methods.load_trained(fresh_vit, ...)
@@ -33,8 +33,8 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from methods.api import read_trained, write_trained
-from methods.lora import LoRAConfig
+from .api import read_trained, write_trained
+from .lora import LoRAConfig
 
 CONFIG_FILE = "adapter_config.json"
 WEIGHTS_FILE = "adapter_model.safetensors"

@@ -11,7 +11,7 @@ import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from methods.base import Method, MethodConfig
+from .base import Method, MethodConfig
 
 _CORE_MODULES = frozenset({"api", "base", "registry"})
 
@@ -80,12 +80,12 @@ def _load_all() -> None:
     global _loaded
     if _loaded:
         return
-    import methods
+    from .. import methods
 
     for info in pkgutil.iter_modules(methods.__path__):
         if info.name.startswith("_") or info.name in _CORE_MODULES or info.ispkg:
             continue
-        importlib.import_module(f"methods.{info.name}")
+        importlib.import_module(f"{methods.__name__}.{info.name}")
     _loaded = True
 
 

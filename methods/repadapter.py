@@ -26,9 +26,9 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from methods import _vit
-from methods.base import Method, MethodConfig
-from methods.registry import register
+from . import _vit
+from .base import Method, MethodConfig
+from .registry import register
 
 
 class RepAdapterConfig(MethodConfig):

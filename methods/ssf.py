@@ -20,10 +20,10 @@ from __future__ import annotations
 from pydantic import Field
 from torch import nn
 
-from methods import _vit
-from methods.base import Method, MethodConfig, NotMergeableError
-from methods.layers.scale_shift import ScaleShift
-from methods.registry import register
+from . import _vit
+from .base import Method, MethodConfig, NotMergeableError
+from .layers.scale_shift import ScaleShift
+from .registry import register
 
 _BLOCK_TARGETS = ("attn.qkv", "attn.proj", "mlp.fc1", "mlp.fc2", "norm1", "norm2")
 

@@ -15,10 +15,10 @@ import csv
 import sys
 from pathlib import Path
 
-from tools.catalog import load_catalog
-from tools.catalog.models import Catalog
-from tools.catalog.validate import normalise_name
-from tools.catalog.yamlio import dump_yaml
+from vpeft.catalog import load_catalog
+from vpeft.catalog.models import Catalog
+from vpeft.catalog.validate import normalise_name
+from vpeft.catalog.yamlio import dump_yaml
 
 COMMIT = "c188fad2930fa2d1c07a8a64848427fd24ce6006"
 SOURCE = {

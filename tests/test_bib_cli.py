@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from vpeft.bib.cff import cff_text
+from vpeft.bib.venues import VENUES, short_name
+from vpeft.catalog.service import valid_catalog
+from vpeft.cli import main
 
 from tests.bib_checks import bibtex_both, check_csl, ris_records
 from tests.conftest import CATALOG, ROOT
-from tools.bib.cff import cff_text
-from tools.bib.venues import VENUES, short_name
-from tools.catalog.service import valid_catalog
-from tools.cli import main
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from vpeft.bib import bibliography_files, bibtex_entry, citation_key, export, select_entries
+from vpeft.bib.keys import owner_of
+from vpeft.catalog.models import Catalog
+from vpeft.catalog.service import valid_catalog
 
 from tests.bib_checks import bibtex_both, check_csl, ris_records
 from tests.conftest import CATALOG
-from tools.bib import bibliography_files, bibtex_entry, citation_key, export, select_entries
-from tools.bib.keys import owner_of
-from tools.catalog.models import Catalog
-from tools.catalog.service import valid_catalog
 
 
 @pytest.fixture(scope="module")

@@ -6,12 +6,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from vpeft.bib import export
+from vpeft.bib.importer import find_arxiv
+from vpeft.catalog.service import check_catalog, valid_catalog
+from vpeft.cli import main
 
 from tests.conftest import CATALOG
-from tools.bib import export
-from tools.bib.importer import find_arxiv
-from tools.catalog.service import check_catalog, valid_catalog
-from tools.cli import main
 
 NEW = r"""
 @inproceedings{muller2024fancy,

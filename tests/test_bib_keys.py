@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from vpeft.bib.keys import LOCK_FILE, complete_keys, is_provisional, key_owners, load_keys, update_keys
+from vpeft.catalog.service import valid_catalog
+from vpeft.cli import main
+from vpeft.errors import UserError
 
 from tests.conftest import CATALOG, ROOT, entry_text
-from tools.bib.keys import LOCK_FILE, complete_keys, is_provisional, key_owners, load_keys, update_keys
-from tools.catalog.service import valid_catalog
-from tools.cli import main
-from tools.errors import UserError
 
 
 def test_every_paper_has_a_locked_key() -> None:

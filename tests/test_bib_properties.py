@@ -8,15 +8,15 @@ import unicodedata
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pylatexenc.latex2text import LatexNodes2Text
+from vpeft.bib.bibtex import write_bibtex
+from vpeft.bib.csl import write_csl
+from vpeft.bib.importer import plain
+from vpeft.bib.latex import encode_name, encode_title
+from vpeft.bib.names import split_name
+from vpeft.bib.record import Record
+from vpeft.bib.ris import write_ris
 
 from tests.bib_checks import bibtex_both, check_csl, ris_records
-from tools.bib.bibtex import write_bibtex
-from tools.bib.csl import write_csl
-from tools.bib.importer import plain
-from tools.bib.latex import encode_name, encode_title
-from tools.bib.names import split_name
-from tools.bib.record import Record
-from tools.bib.ris import write_ris
 
 # TeX specials, braces, quotes, accents, ligatures, CJK, right-to-left letters, BibTeX's own "and" and ","
 ODD = "&%$#_{}~^\\@,;:\"'`()[]<>/|*!?=+-–—…«»‘’“”ßØøÆæŒœŁłĞğİıÅåÇçÑñÜüÖöÉéÈèÂâčšžǅﬁΩλ中文한국어עברית "

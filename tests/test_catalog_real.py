@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from vpeft.catalog.service import check_catalog
+
 from tests.conftest import CATALOG
-from tools.catalog.service import check_catalog
 
 CATALOG_DATA, PROBLEMS = check_catalog(str(CATALOG))
 

@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-
-from tools.catalog.loader import load_catalog
-from tools.cli import main
+from vpeft.catalog.loader import load_catalog
+from vpeft.cli import main
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

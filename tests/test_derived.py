@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 
 import pytest
+from vpeft.catalog.derived import aggregates, ppt, task_ppt
+from vpeft.catalog.loader import load_catalog
+from vpeft.catalog.models import Benchmark, ResultRow
 
 from tests.conftest import CATALOG
-from tools.catalog.derived import aggregates, ppt, task_ppt
-from tools.catalog.loader import load_catalog
-from tools.catalog.models import Benchmark, ResultRow
 
 CATALOG_DATA, PROBLEMS = load_catalog(CATALOG)
 

@@ -9,12 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
-
-import tools.commands.list as list_command
-from tools.cli import main
-from tools.commands.params import _one_line
-from tools.errors import UserError
-from tools.repro.errors import read_state
+import vpeft.commands.list as list_command
+from vpeft.cli import main
+from vpeft.commands.params import _one_line
+from vpeft.errors import UserError
+from vpeft.repro.errors import read_state
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,10 +11,10 @@ import sys
 import pytest
 import timm
 import torch
+from vpeft import methods
+from vpeft.cli import main
 
-import methods
 from tests.conftest import CATALOG
-from tools.cli import main
 
 VIT_B = "vit_base_patch16_224"
 

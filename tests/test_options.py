@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from tools.errors import UserError
-from tools.options import parse_key_values
+from vpeft.errors import UserError
+from vpeft.options import parse_key_values
 
 
 def test_values_are_yaml() -> None:

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 from markdown_it import MarkdownIt
+from vpeft.catalog.service import valid_catalog
+from vpeft.cli import main
+from vpeft.readme.markdown import escape, https_url
+from vpeft.readme.render import render_readme
 
 from tests.conftest import CATALOG, ROOT, entry_text
-from tools.catalog.service import valid_catalog
-from tools.cli import main
-from tools.readme.markdown import escape, https_url
-from tools.readme.render import render_readme
 
 HOSTILE = {
     "name": "Evil](javascript:alert(1)) <script>alert(1)</script> **bold**",

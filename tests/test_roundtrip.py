@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from vpeft.catalog.loader import load_catalog
+from vpeft.catalog.models import MethodEntry
+from vpeft.catalog.stub import entry_text
+from vpeft.catalog.yamlio import read_yaml
 
 from tests.conftest import CATALOG
-from tools.catalog.loader import load_catalog
-from tools.catalog.models import MethodEntry
-from tools.catalog.stub import entry_text
-from tools.catalog.yamlio import read_yaml
 
 ENTRIES = sorted((CATALOG / "methods").glob("*.yaml"))
 

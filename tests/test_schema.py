@@ -6,10 +6,10 @@ import json
 
 import jsonschema
 import pytest
+from vpeft.catalog.schema import schema_files
+from vpeft.catalog.yamlio import read_yaml
 
 from tests.conftest import CATALOG
-from tools.catalog.schema import schema_files
-from tools.catalog.yamlio import read_yaml
 
 
 def test_committed_schemas_are_current() -> None:

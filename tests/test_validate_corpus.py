@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from vpeft.cli import main
 
 from tests.conftest import entry_text
-from tools.cli import main
 
 LEAVES = ("adapter-tuning, multi-task-tuning, prefix-tuning, prompt-tuning, reparameter-tuning, side-tuning, "
           "specification-tuning, unified-tuning")
@@ -105,7 +105,7 @@ def test_every_problem_is_reported_at_once(small_catalog: Path, capsys: pytest.C
 
 def test_cli_process_has_no_traceback(small_catalog: Path) -> None:
     (small_catalog / "methods" / "gamma.yaml").write_bytes(b"id: [unclosed\n")
-    proc = subprocess.run([sys.executable, "-m", "tools.cli", "--catalog", str(small_catalog), "validate"],
+    proc = subprocess.run([sys.executable, "-m", "vpeft.cli", "--catalog", str(small_catalog), "validate"],
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 1
     assert "Traceback" not in proc.stdout + proc.stderr

@@ -1,4 +1,4 @@
-"""The `vpeft` command: a thin argparse front over the library in `tools` and `methods`."""
+"""The `vpeft` command: a thin argparse front over the library (`vpeft`, in the repository `tools/` and `methods/`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
 
-from tools.errors import UserError
+from . import __version__
+from .errors import UserError
 
 
 def _command_modules() -> list[ModuleType]:
@@ -18,10 +19,10 @@ def _command_modules() -> list[ModuleType]:
 
     Command modules import heavy libraries (torch) inside `run`, so that `vpeft list` stays fast.
     """
-    import tools.commands
+    from . import commands
 
-    names = sorted(info.name for info in pkgutil.iter_modules(tools.commands.__path__) if not info.name.startswith("_"))
-    return [importlib.import_module(f"tools.commands.{name}") for name in names]
+    names = sorted(info.name for info in pkgutil.iter_modules(commands.__path__) if not info.name.startswith("_"))
+    return [importlib.import_module(f"{commands.__name__}.{name}") for name in names]
 
 
 class _Formatter(argparse.HelpFormatter):
@@ -44,21 +45,37 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+CATALOG_HELP = "catalog folder to use (default: ./catalog)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="vpeft",
         description="The visual PEFT knowledge base: catalog, reference implementations, site and tools.",
     )
-    parser.add_argument(
-        "--catalog", default="catalog", metavar="DIR", help="catalog folder to use (default: ./catalog)"
-    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--catalog", default="catalog", metavar="DIR", help=CATALOG_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for module in _command_modules():
         child = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
         module.configure(child)
         child.set_defaults(_run=module.run)
+        _accept_catalog(child)
     return parser
+
+
+def _accept_catalog(parser: argparse.ArgumentParser) -> None:
+    """`--catalog DIR` after the subcommand too, at every level (`vpeft site build --catalog DIR`).
+
+    SUPPRESS as default: a subcommand that is not given the option keeps the value parsed before it.
+    """
+    if not any("--catalog" in action.option_strings for action in parser._actions):
+        parser.add_argument("--catalog", default=argparse.SUPPRESS, metavar="DIR", help=CATALOG_HELP)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _accept_catalog(child)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from tools.errors import UserError
+from .errors import UserError
 
 # YAML 1.1 (PyYAML) reads "1e-3" as a string: it wants a dot and a signed exponent. Learning rates are written so.
 _EXPONENT_FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")

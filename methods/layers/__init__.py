@@ -1,7 +1,7 @@
 """Reusable layers shared by several methods."""
 
-from methods.layers.adapter import Bottleneck
-from methods.layers.lowrank import LoRALinear
-from methods.layers.scale_shift import ScaleShift
+from .adapter import Bottleneck
+from .lowrank import LoRALinear
+from .scale_shift import ScaleShift
 
 __all__ = ["Bottleneck", "LoRALinear", "ScaleShift"]

@@ -48,7 +48,7 @@ def prefixed_attention(
 
 def require_timm_attention(model: torch.nn.Module, method_id: str, supported: str) -> None:
     """Raise `UnsupportedModelError` unless every block's `attn` is timm's `Attention`."""
-    from methods.base import UnsupportedModelError
+    from ..base import UnsupportedModelError
 
     for i, block in enumerate(model.blocks):  # type: ignore[union-attr]
         if not isinstance(getattr(block, "attn", None), Attention):

@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from methods.counting import parameter_counts
+from vpeft.methods.counting import parameter_counts
 
 ROOT = Path(__file__).resolve().parents[2]
 VTAB_RESULTS = ROOT / "catalog" / "results" / "vpetl-bench-vtab-1k.yaml"

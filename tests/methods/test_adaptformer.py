@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import timm
 import torch
+from vpeft import methods
 
-import methods
 from tests.methods.conftest import make_input, make_vit
 from tests.methods.hooks import recording
 from tests.methods.published import as_millions, published_vtab_params, vit_b16_trainable

@@ -5,12 +5,11 @@ from __future__ import annotations
 import pytest
 import timm
 import torch
+import vpeft.methods.counting as counting
 from timm.models.deit import VisionTransformerDistilled
 from torch import nn
-
-import methods
-import methods.counting as counting
-from methods.counting import UnknownModelError, meta_model, parameter_counts
+from vpeft import methods
+from vpeft.methods.counting import UnknownModelError, meta_model, parameter_counts
 
 TINY = "vit_tiny_patch16_224"
 

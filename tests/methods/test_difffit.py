@@ -5,8 +5,8 @@ from __future__ import annotations
 import timm
 import torch
 from timm.models.vision_transformer import VisionTransformer
+from vpeft import methods
 
-import methods
 from tests.methods.conftest import VARIANTS, make_input, make_vit
 from tests.methods.published import vit_b16_trainable
 

@@ -7,8 +7,8 @@ import math
 import pytest
 import timm
 import torch
+from vpeft import methods
 
-import methods
 from tests.methods.conftest import make_vit
 
 

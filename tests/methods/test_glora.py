@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 from torch import nn
+from vpeft import methods
+from vpeft.methods.counting import meta_model
+from vpeft.methods.glora import GLoRAConfig, GLoRALinear
 
-import methods
-from methods.counting import meta_model
-from methods.glora import GLoRAConfig, GLoRALinear
 from tests.methods.conftest import make_input, make_vit
 from tests.methods.published import vit_b16_trainable
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import timm
 import torch
 from torch import nn
+from vpeft import methods
+from vpeft.methods.hydra import HydraConfig, HydraLinear
 
-import methods
-from methods.hydra import HydraConfig, HydraLinear
 from tests.methods.conftest import make_input, make_vit
 from tests.methods.hooks import recording
 from tests.methods.published import as_millions, published_vtab_params, vit_b16_trainable, vtab_class_counts

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import timm
 import torch
+from vpeft import methods
+from vpeft.methods.base import UnsupportedModelError
 
-import methods
-from methods.base import UnsupportedModelError
 from tests.methods.conftest import VARIANTS, make_input, make_vit
 from tests.methods.published import as_millions, published_vtab_params
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 from torch import nn
+from vpeft import methods
+from vpeft.methods.base import NotMergeableError, UnsupportedModelError
 
-import methods
-from methods.base import NotMergeableError, UnsupportedModelError
 from tests.methods.conftest import VARIANTS, make_input, make_vit
 
 ALL = methods.available()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import timm
 import torch
+from vpeft import methods
+from vpeft.methods.mona import MonaConfig, MonaLayer
 
-import methods
-from methods.mona import MonaConfig, MonaLayer
 from tests.methods.conftest import make_input, make_vit
 from tests.methods.hooks import recording
 from tests.methods.published import vit_b16_trainable

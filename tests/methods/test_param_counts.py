@@ -20,12 +20,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
+from vpeft import methods
+from vpeft.catalog.models import ResultRow
+from vpeft.catalog.service import valid_catalog
+from vpeft.methods.counting import parameter_counts
 
-import methods
-from methods.counting import parameter_counts
 from tests.conftest import CATALOG
-from tools.catalog.models import ResultRow
-from tools.catalog.service import valid_catalog
 
 TABLE_ID = "vpetl-bench-vtab-1k"
 MODEL = "vit_base_patch16_224"
@@ -48,7 +48,7 @@ class PerTask:
 
 
 def _fact_tk_settings() -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    from methods.fact import OFFICIAL_VTAB
+    from vpeft.methods.fact import OFFICIAL_VTAB
 
     return [({}, {"variant": "tk", "rank": r, "scale": s}) for r, s in OFFICIAL_VTAB["tk"].values()]
 

@@ -11,9 +11,8 @@ import timm
 import torch
 from peft import LoraConfig, PeftModel, get_peft_model, set_peft_model_state_dict
 from torch import nn
-
-import methods
-from methods.peft_interop import (
+from vpeft import methods
+from vpeft.methods.peft_interop import (
     CONFIG_FILE,
     WEIGHTS_FILE,
     PeftConversionError,
@@ -21,6 +20,7 @@ from methods.peft_interop import (
     to_peft,
     to_peft_state_dict,
 )
+
 from tests.methods.conftest import make_input, make_vit
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import timm
 import torch
+from vpeft import methods
 
-import methods
 from tests.methods.conftest import make_input, make_vit
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import timm
 import torch
+from vpeft import methods
+from vpeft.methods.sct import ChannelLinear, salient_channels
 
-import methods
-from methods.sct import ChannelLinear, salient_channels
 from tests.methods.conftest import make_input, make_vit
 from tests.methods.published import as_millions, published_vtab_params, vit_b16_trainable
 

@@ -8,8 +8,8 @@ import pytest
 import timm
 import torch
 from torch import nn
+from vpeft import methods
 
-import methods
 from tests.methods.conftest import VARIANTS, make_input, make_vit
 from tests.methods.published import as_millions, published_vtab_params
 

@@ -6,10 +6,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from vpeft.catalog.service import valid_catalog
+from vpeft.repro import smoke
 
 from tests.conftest import CATALOG
-from tools.catalog.service import valid_catalog
-from tools.repro import smoke
 
 
 @pytest.fixture(scope="session")

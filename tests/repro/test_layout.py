@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from vpeft.catalog.models import Benchmark
+from vpeft.catalog.service import valid_catalog
+from vpeft.repro.errors import DataError
+from vpeft.repro.layout import check_data, select_tasks
 
 from tests.conftest import CATALOG
-from tools.catalog.models import Benchmark
-from tools.catalog.service import valid_catalog
-from tools.repro.errors import DataError
-from tools.repro.layout import check_data, select_tasks
 
 DOCS = "(see site/reproduce.md#prepare-vtab-1k)"
 

@@ -8,17 +8,17 @@ import pytest
 import torch
 from safetensors.torch import save_file
 from timm.models.vision_transformer import VisionTransformer
+from vpeft.catalog.derived import aggregates
+from vpeft.catalog.loader import load_catalog
+from vpeft.catalog.service import valid_catalog
+from vpeft.catalog.validate import validate
+from vpeft.errors import UserError
+from vpeft.repro.backbone import SMOKE_VIT, load_weights
+from vpeft.repro.compare import compare, row_of, table_lines
+from vpeft.repro.recipe import find_recipe, parse_overrides, resolve
+from vpeft.repro.schedule import lr_at
 
 from tests.conftest import CATALOG
-from tools.catalog.derived import aggregates
-from tools.catalog.loader import load_catalog
-from tools.catalog.service import valid_catalog
-from tools.catalog.validate import validate
-from tools.errors import UserError
-from tools.repro.backbone import SMOKE_VIT, load_weights
-from tools.repro.compare import compare, row_of, table_lines
-from tools.repro.recipe import find_recipe, parse_overrides, resolve
-from tools.repro.schedule import lr_at
 
 CAT = valid_catalog(str(CATALOG))
 BENCH = CAT.benchmarks["vtab-1k"]

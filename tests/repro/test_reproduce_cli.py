@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from vpeft.catalog.service import valid_catalog
+from vpeft.cli import main
+from vpeft.repro.train import STOP_ENV
 
 from tests.conftest import CATALOG, ROOT
-from tools.catalog.service import valid_catalog
-from tools.cli import main
-from tools.repro.train import STOP_ENV
 
 # a short run of the lora recipe on the smoke folder, every value the tiny model needs given with --set
 SHORT = ["--model", "smoke-vit", "--set", "epochs=2", "--set", "warmup_epochs=1", "--set", "image_size=16",

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from tools.repro.errors import read_state, write_state
+from vpeft.repro.errors import read_state, write_state
 
 
 def test_write_then_read(tmp_path: Path) -> None:

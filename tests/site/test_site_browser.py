@@ -16,10 +16,10 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from vpeft.catalog.service import valid_catalog
 
 from tests.conftest import CATALOG, ROOT
 from tests.site.conftest import Built
-from tools.catalog.service import valid_catalog
 
 
 def _find(env: str, *candidates: str) -> str | None:
@@ -169,7 +169,7 @@ def test_search_filters_count_url_and_sort(browser: webdriver.Chrome, site_url: 
     assert browser.current_url == href and "/method/" in href
     assert browser.find_element("css selector", ".vpeft h1").text == name
     # The copy button of the BibTeX block puts the entry on the clipboard.
-    from tools.bib import bibtex_entry
+    from vpeft.bib import bibtex_entry
 
     origin = site_url.rstrip("/")
     browser.execute_cdp_cmd("Browser.grantPermissions", {
@@ -196,7 +196,7 @@ def test_leaderboard_sorts_by_the_average(browser: webdriver.Chrome, site_url: s
 
 def test_filtering_a_thousand_rows_takes_under_100_ms(browser: webdriver.Chrome, tmp_path: Path) -> None:
     """The generated table and the real script on 1,000 rows (an in-memory catalog, pages rendered directly)."""
-    from tools.site.render import methods_page
+    from vpeft.site.render import methods_page
 
     catalog = valid_catalog(str(CATALOG))
     entries = list(catalog.methods.values())

@@ -9,9 +9,9 @@ from mkdocs.config import load_config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import Files
+from vpeft.site.hook import CATALOG_ENV
 
 from tests.conftest import ROOT
-from tools.site.hook import CATALOG_ENV
 
 
 def _start(monkeypatch: pytest.MonkeyPatch, catalog: Path, command: str) -> MkDocsConfig:

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from vpeft.catalog.service import valid_catalog
+from vpeft.commands.site import build_site
+from vpeft.site import render_site
 
 from tests.conftest import ROOT
 from tests.site.conftest import read_site
-from tools.catalog.service import valid_catalog
-from tools.commands.site import build_site
-from tools.site import render_site
 
 # One string carrying every kind of attack. "1337" appears only if Jinja evaluated 7*191.
 P = (

@@ -6,11 +6,10 @@ import re
 from pathlib import Path
 
 import pytest
-
-from tools.catalog.service import valid_catalog
-from tools.site import build_pages, render_site
-from tools.site.figures import PlotInput, accuracy_plot, pareto_front
-from tools.site.links import page_title, relative, safe_url
+from vpeft.catalog.service import valid_catalog
+from vpeft.site import build_pages, render_site
+from vpeft.site.figures import PlotInput, accuracy_plot, pareto_front
+from vpeft.site.links import page_title, relative, safe_url
 
 
 @pytest.mark.parametrize("url", ["https://arxiv.org/abs/2106.09685", "http://example.org/a?b=c#d"])
@@ -58,9 +57,7 @@ def test_plot_is_log_scaled_and_leaves_out_zero_parameters() -> None:
 def test_method_page_shows_the_registry_count(small_catalog: Path) -> None:
     import timm
     import torch
-
-    import methods
-
+    from vpeft import methods
     text = (small_catalog / "methods" / "alpha.yaml").read_text()
     (small_catalog / "methods" / "alpha.yaml").write_text(text + "implementation: lora\n")
     site = render_site(valid_catalog(str(small_catalog)))

@@ -10,7 +10,7 @@ API for generators (the site):
 
 from __future__ import annotations
 
-from tools.bib.export import (
+from .export import (
     EXTENSIONS,
     FORMATS,
     bibliography_files,

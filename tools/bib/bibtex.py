@@ -5,8 +5,8 @@ from __future__ import annotations
 import bibtexparser
 from bibtexparser import model
 
-from tools.bib.latex import encode, encode_name, encode_title
-from tools.bib.record import Record
+from .latex import encode, encode_name, encode_title
+from .record import Record
 
 ENTRY_TYPES = {"conference": "inproceedings", "journal": "article", "preprint": "misc", "other": "misc"}
 CONTAINER_FIELD = {"conference": "booktitle", "journal": "journal", "other": "howpublished"}

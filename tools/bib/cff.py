@@ -9,9 +9,9 @@ from typing import Any
 
 import yaml
 
-from tools.bib.names import split_name
-from tools.bib.venues import venue_of
-from tools.catalog.models import Catalog, Paper
+from ..catalog.models import Catalog, Paper
+from .names import split_name
+from .venues import venue_of
 
 PROJECT_TITLE = "vpeft: a knowledge base of parameter-efficient fine-tuning methods for pre-trained vision models"
 MESSAGE = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tools.bib.record import Record
+from .record import Record
 
 CSL_TYPES = {"conference": "paper-conference", "journal": "article-journal", "preprint": "article", "other": "article"}
 

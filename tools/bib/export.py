@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tools.bib.bibtex import write_bibtex
-from tools.bib.csl import write_csl
-from tools.bib.keys import owner_of
-from tools.bib.record import Keyring, Record, catalog_records, method_records
-from tools.bib.ris import write_ris
-from tools.catalog.models import Catalog, MethodEntry
-from tools.errors import UserError
+from ..catalog.models import Catalog, MethodEntry
+from ..errors import UserError
+from .bibtex import write_bibtex
+from .csl import write_csl
+from .keys import owner_of
+from .record import Keyring, Record, catalog_records, method_records
+from .ris import write_ris
 
 WRITERS: dict[str, Callable[[list[Record]], str]] = {"bibtex": write_bibtex, "csl-json": write_csl, "ris": write_ris}
 FORMATS = tuple(WRITERS)

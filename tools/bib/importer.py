@@ -22,12 +22,12 @@ from bibtexparser.middlewares.names import parse_single_name_into_parts, split_m
 from pydantic import ValidationError
 from pylatexenc.latex2text import LatexNodes2Text
 
-from tools.bib.venues import short_name
-from tools.catalog.errors_text import problems_from
-from tools.catalog.models import ID_RE, Catalog, MethodEntry, Paper
-from tools.catalog.stub import already_held
-from tools.catalog.validate import normalise_title
-from tools.errors import UserError
+from ..catalog.errors_text import problems_from
+from ..catalog.models import ID_RE, Catalog, MethodEntry, Paper
+from ..catalog.stub import already_held
+from ..catalog.validate import normalise_title
+from ..errors import UserError
+from .venues import short_name
 
 ARXIV_IN_TEXT = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(?:v\d+)?(?![\d.])")
 ARXIV_FIELDS = ("eprint", "url", "journal", "note", "howpublished", "booktitle")

@@ -18,11 +18,11 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, ValidationError, model_validator
 
-from tools.bib.names import ascii_fold, split_name
-from tools.catalog.errors_text import problems_from
-from tools.catalog.models import Catalog, MethodEntry, Paper, Slug, Strict
-from tools.catalog.yamlio import YamlFileError, dump_yaml, read_yaml
-from tools.errors import UserError
+from ..catalog.errors_text import problems_from
+from ..catalog.models import Catalog, MethodEntry, Paper, Slug, Strict
+from ..catalog.yamlio import YamlFileError, dump_yaml, read_yaml
+from ..errors import UserError
+from .names import ascii_fold, split_name
 
 LOCK_FILE = "citation-keys.yaml"
 LOCK_HEADER = (

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tools.bib.keys import CitationKeys, complete_keys, owner_of
-from tools.bib.names import Name, split_name
-from tools.bib.venues import Kind, venue_of
-from tools.catalog.models import Catalog, MethodEntry, Paper
+from ..catalog.models import Catalog, MethodEntry, Paper
+from .keys import CitationKeys, complete_keys, owner_of
+from .names import Name, split_name
+from .venues import Kind, venue_of
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tools.bib.record import Record
+from .record import Record
 
 RIS_TYPES = {"conference": "CPAPER", "journal": "JOUR", "preprint": "UNPB", "other": "GEN"}
 REQUIRED_TAGS = ("TY", "ID", "TI", "ER")

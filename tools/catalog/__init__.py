@@ -4,8 +4,8 @@ Data flows one way: YAML files -> `load_catalog` -> `Catalog` (pydantic models) 
 Generators never read YAML themselves.
 """
 
-from tools.catalog.loader import load_catalog
-from tools.catalog.models import Catalog, MethodEntry, Paper, Taxonomy
-from tools.catalog.problems import Problem
+from .loader import load_catalog
+from .models import Catalog, MethodEntry, Paper, Taxonomy
+from .problems import Problem
 
 __all__ = ["Catalog", "MethodEntry", "Paper", "Problem", "Taxonomy", "load_catalog"]

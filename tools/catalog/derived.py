@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from statistics import fmean
 
-from tools.catalog.models import Benchmark, ResultRow
+from .models import Benchmark, ResultRow
 
 # PPT normalisation constant. V-PETL Bench prints PPT without a formula in its README; C = 1e7 with log10 is the
 # reconstruction that reproduces its published cells (checked in tests/test_derived.py), not a quoted definition.

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tools.catalog.problems import Problem
+from .problems import Problem
 
 _MESSAGES = {
     "missing": "required field is missing",

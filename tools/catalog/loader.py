@@ -7,10 +7,10 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from tools.catalog.errors_text import problems_from
-from tools.catalog.models import Benchmark, Catalog, MethodEntry, Recipe, ResultTable, Taxonomy
-from tools.catalog.problems import Problem
-from tools.catalog.yamlio import YamlFileError, read_yaml
+from .errors_text import problems_from
+from .models import Benchmark, Catalog, MethodEntry, Recipe, ResultTable, Taxonomy
+from .problems import Problem
+from .yamlio import YamlFileError, read_yaml
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from tools.catalog.models import Benchmark, MethodEntry, Recipe, ResultTable, Taxonomy
+from .models import Benchmark, MethodEntry, Recipe, ResultTable, Taxonomy
 
 SCHEMAS: dict[str, type[BaseModel]] = {
     "method": MethodEntry,

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from tools.catalog.loader import load_catalog
-from tools.catalog.models import Catalog
-from tools.catalog.problems import Problem
-from tools.catalog.validate import validate
-from tools.errors import CatalogError
+from ..errors import CatalogError
+from .loader import load_catalog
+from .models import Catalog
+from .problems import Problem
+from .validate import validate
 
 
 def registry_ids() -> set[str] | None:
     """Ids of the `methods` registry, or None when the package is not importable (validation then skips)."""
     try:
-        import methods
+        from .. import methods
     except ImportError:
         return None
     available = getattr(methods, "available", None)

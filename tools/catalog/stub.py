@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from tools.catalog.models import Catalog, MethodEntry, Paper
-from tools.catalog.schema import METHOD_HEADER
-from tools.catalog.validate import normalise_title
-from tools.catalog.yamlio import dump_yaml
-from tools.errors import UserError
+from ..errors import UserError
+from .models import Catalog, MethodEntry, Paper
+from .schema import METHOD_HEADER
+from .validate import normalise_title
+from .yamlio import dump_yaml
 
 
 def entry_text(entry: MethodEntry) -> str:

@@ -6,8 +6,8 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 
-from tools.catalog.models import SETTING_NAMES, Catalog, MethodEntry
-from tools.catalog.problems import Problem
+from .models import SETTING_NAMES, Catalog, MethodEntry
+from .problems import Problem
 
 
 def normalise_title(title: str) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from tools.catalog.problems import Problem
+from .problems import Problem
 
 
 class _StrictLoader(yaml.SafeLoader):

@@ -6,11 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from tools.bib import FORMATS, export, select_entries
-from tools.bib.cff import cff_text
-from tools.bib.keys import complete_keys, lock_path, update_keys
-from tools.catalog.service import valid_catalog
-from tools.errors import UserError
+from ..bib import FORMATS, export, select_entries
+from ..bib.cff import cff_text
+from ..bib.keys import complete_keys, lock_path, update_keys
+from ..catalog.service import valid_catalog
+from ..errors import UserError
 
 NAME = "bib"
 HELP = "export citations (BibTeX, CSL-JSON, RIS) for the catalog, a category (--category) or methods (--method)"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from tools.catalog.models import Catalog, MethodEntry
-from tools.catalog.service import valid_catalog
-from tools.errors import UserError
+from ..catalog.models import Catalog, MethodEntry
+from ..catalog.service import valid_catalog
+from ..errors import UserError
 
 NAME = "list"
 HELP = "list catalog methods (filter with --category, machine-readable with --json)"

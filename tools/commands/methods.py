@@ -10,8 +10,8 @@ import argparse
 import json
 from typing import Any
 
-from tools.catalog.models import Catalog
-from tools.catalog.service import valid_catalog
+from ..catalog.models import Catalog
+from ..catalog.service import valid_catalog
 
 NAME = "methods"
 HELP = "list the methods of the `methods` registry with their trainable parameters on ViT-B/16"
@@ -39,8 +39,8 @@ def _name(catalog: Catalog, method_id: str, entry_ids: list[str]) -> str | None:
 
 
 def rows(catalog: Catalog) -> list[dict[str, Any]]:
-    import methods
-    from methods.counting import parameter_counts
+    from .. import methods
+    from ..methods.counting import parameter_counts
 
     by_impl = _entries_by_implementation(catalog)
     out = []

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from tools.catalog.errors_text import problems_from
-from tools.catalog.models import Catalog
-from tools.catalog.service import valid_catalog
-from tools.catalog.stub import stub, write_new
-from tools.errors import UserError
+from ..catalog.errors_text import problems_from
+from ..catalog.models import Catalog
+from ..catalog.service import valid_catalog
+from ..catalog.stub import stub, write_new
+from ..errors import UserError
 
 NAME = "new"
 HELP = "create catalog/methods/ID.yaml, a stub entry to fill in (or one per entry of --from-bibtex FILE)"
@@ -40,7 +40,7 @@ def _check_category(catalog: Catalog, category: str) -> None:
 
 
 def _from_bibtex(catalog: Catalog, path: str, category: str) -> int:
-    from tools.bib.importer import import_bibtex  # bibtexparser and pylatexenc only when importing
+    from ..bib.importer import import_bibtex  # bibtexparser and pylatexenc only when importing
 
     imported = import_bibtex(catalog, Path(path), category)
     for item in imported:

@@ -12,8 +12,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tools.errors import UserError
-from tools.options import parse_key_values
+from ..errors import UserError
+from ..options import parse_key_values
 
 NAME = "params"
 HELP = "parameter counts (total, trainable, trainable excluding the head) of a method on a timm model"
@@ -49,8 +49,8 @@ def _config_error(exc: ValidationError, raw: dict[str, Any]) -> UserError:
 
 def counts(method_id: str, model: str, num_classes: int | None, options: dict[str, Any]) -> tuple[Any, Any]:
     """(typed config, `ParameterCounts`), every failure turned into a one-line `UserError` naming the option."""
-    import methods
-    from methods.counting import UnknownModelError, parameter_counts
+    from .. import methods
+    from ..methods.counting import UnknownModelError, parameter_counts
 
     try:
         methods.get(method_id)

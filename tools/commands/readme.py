@@ -6,9 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from tools.catalog.service import valid_catalog
-from tools.errors import UserError
-from tools.readme.render import render_readme
+from ..catalog.service import valid_catalog
+from ..errors import UserError
+from ..readme.render import render_readme
 
 NAME = "readme"
 HELP = "write README.md (the Awesome list) from the catalog (--check: exit 1 if it is stale)"

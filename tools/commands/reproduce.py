@@ -9,8 +9,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from tools.errors import UserError
-from tools.options import int_between, non_negative_float
+from ..errors import UserError
+from ..options import int_between, non_negative_float
 
 NAME = "reproduce"
 HELP = "re-run METHOD on VTAB-1k by its catalog recipe and compare with the published numbers"
@@ -41,8 +41,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tools.repro.runner import Options
-    from tools.repro.runner import run as run_pipeline
+    from ..repro.runner import Options
+    from ..repro.runner import run as run_pipeline
 
     if args.out.exists() and not args.out.is_dir():
         raise UserError(f"--out {args.out}: is a file; name a folder (new, or a run folder to resume)")

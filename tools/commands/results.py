@@ -23,9 +23,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tools.catalog.service import valid_catalog
-    from tools.repro.record import read
-    from tools.repro.results_table import table_from, write_table
+    from ..catalog.service import valid_catalog
+    from ..repro.record import read
+    from ..repro.results_table import table_from, write_table
 
     catalog = valid_catalog(args.catalog)
     records = [(path, read(path)) for path in args.records]

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from tools.catalog.schema import schema_files
-from tools.errors import UserError
+from ..catalog.schema import schema_files
+from ..errors import UserError
 
 NAME = "schema"
 HELP = "write the catalog's JSON Schemas to CATALOG/schema/ (--check: fail if they are stale)"

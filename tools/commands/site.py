@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tools.errors import UserError
+from ..errors import UserError
 
 NAME = "site"
 HELP = "build the website into public/ (or -o DIR), or serve it with live reload"
@@ -39,16 +39,30 @@ def dev_addr(text: str) -> str:
 
 
 def config_file() -> Path:
+    """./mkdocs.yml in a clone; elsewhere the settings shipped in the package, with its hand-written pages."""
     path = Path(CONFIG).resolve()
-    if not path.is_file():
-        raise UserError(f"{CONFIG}: not found in {Path.cwd()}; run `vpeft site` from the repository root")
-    return path
+    if path.is_file():
+        return path
+    packaged = Path(__file__).resolve().parents[1] / "site" / CONFIG
+    if not (packaged.parent / "docs" / "index.md").is_file():
+        raise UserError(f"{CONFIG}: not found in {Path.cwd()}, and this installation has no site pages; "
+                        "run `vpeft site` from the repository root")
+    return packaged
+
+
+def output_overrides(config: Path, output: Path | None) -> dict[str, str]:
+    """The site goes into -o DIR, or ./public when the settings are the package's (never into site-packages)."""
+    if output is not None:
+        return {"site_dir": str(output.resolve())}
+    if config != Path(CONFIG).resolve():
+        return {"site_dir": str(Path("public").resolve())}
+    return {}
 
 
 @contextmanager
 def catalog_for_hook(catalog: str) -> Iterator[None]:
     """Tell the mkdocs hook which catalog to read (it runs inside mkdocs, so an option cannot reach it)."""
-    from tools.site.hook import CATALOG_ENV
+    from ..site.hook import CATALOG_ENV
 
     old = os.environ.get(CATALOG_ENV)
     os.environ[CATALOG_ENV] = str(Path(catalog).resolve())
@@ -88,7 +102,7 @@ def build_site(config: Path, output: Path | None, catalog: str, force: bool = Fa
     from mkdocs.exceptions import MkDocsException
 
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
-    overrides = {"site_dir": str(output.resolve())} if output else {}
+    overrides = output_overrides(config, output)
     with catalog_for_hook(catalog):
         try:
             cfg = load_config(config_file=str(config), strict=True, **overrides)
@@ -104,7 +118,7 @@ def build_site(config: Path, output: Path | None, catalog: str, force: bool = Fa
 
 
 def run(args: argparse.Namespace) -> int:
-    from tools.catalog.service import valid_catalog
+    from ..catalog.service import valid_catalog
 
     config = config_file()
     valid_catalog(args.catalog)  # a bad catalog fails here with one line per problem, before mkdocs starts

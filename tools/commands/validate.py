@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tools.catalog.models import Catalog
-from tools.catalog.service import check_catalog
-from tools.errors import UserError
+from ..catalog.models import Catalog
+from ..catalog.service import check_catalog
+from ..errors import UserError
 
 NAME = "validate"
 HELP = "check the catalog: schema, cross-references, duplicates; one line per problem"
@@ -20,7 +20,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def _citation_keys_problem(catalog: Catalog) -> list[str]:
     """citation-keys.yaml is read by `vpeft bib` and the site: a broken one must fail here too, not only there."""
-    from tools.bib.keys import load_keys
+    from ..bib.keys import load_keys
 
     try:
         load_keys(catalog)

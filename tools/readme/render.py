@@ -8,8 +8,8 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from tools.catalog.models import Catalog, MethodEntry, TaxonomyNode
-from tools.readme import markdown
+from ..catalog.models import Catalog, MethodEntry, TaxonomyNode
+from . import markdown
 
 TEMPLATE = "README.md.j2"
 

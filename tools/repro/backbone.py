@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from tools.errors import UserError
+from ..errors import UserError
 
 # the smoke backbone: small enough for a 2-core CPU, big enough to learn digits
 SMOKE_VIT: dict[str, Any] = dict(img_size=16, patch_size=4, embed_dim=32, depth=2, num_heads=2)
@@ -77,7 +77,7 @@ def load_weights(model: nn.Module, path: Path) -> None:
 
 def build(name: str, num_classes: int, drop_path: float, weights: Path | None, pretrained: bool,
           method: str, options: dict[str, Any]) -> nn.Module:
-    import methods
+    from .. import methods
 
     model = create(name, num_classes, drop_path, weights, pretrained)
     try:

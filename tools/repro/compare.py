@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tools.catalog.derived import aggregates
-from tools.catalog.models import Benchmark, Catalog, ResultRow
+from ..catalog.derived import aggregates
+from ..catalog.models import Benchmark, Catalog, ResultRow
 
 
 @dataclass

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import torch
 
-from tools.errors import UserError
+from ..errors import UserError
 
 
 def pick(requested: str | None) -> torch.device:

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from tools.errors import UserError
+from ..errors import UserError
 
 DOCS = "site/reproduce.md"
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.catalog.models import Benchmark, Task
-from tools.repro.errors import DataError
+from ..catalog.models import Benchmark, Task
+from .errors import DataError
 
 # split -> required number of lines (None: any, the full test split)
 SPLITS: dict[str, int | None] = {"train800": 800, "val200": 200, "train800val200": 1000, "test": None}

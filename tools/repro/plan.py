@@ -9,11 +9,11 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from tools.catalog.models import Benchmark
-from tools.repro import device as dev
-from tools.repro.compare import Comparison
-from tools.repro.layout import TaskData
-from tools.repro.recipe import PEEKS_AT_TEST, Resolved, TaskSettings
+from ..catalog.models import Benchmark
+from . import device as dev
+from .compare import Comparison
+from .layout import TaskData
+from .recipe import PEEKS_AT_TEST, Resolved, TaskSettings
 
 
 def measure_images_per_s(make_model: Callable[[], nn.Module], s: TaskSettings, device: torch.device) -> float:

@@ -13,9 +13,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tools.catalog.models import SETTING_NAMES, BenchmarkRecipe, Catalog, Recipe
-from tools.errors import UserError
-from tools.options import parse_key_values
+from ..catalog.models import SETTING_NAMES, BenchmarkRecipe, Catalog, Recipe
+from ..errors import UserError
+from ..options import parse_key_values
 
 Selection = Literal["last-epoch", "best-val-epoch", "best-test-epoch", "val200-grid-then-retrain"]
 PEEKS_AT_TEST: set[str] = {"best-test-epoch"}

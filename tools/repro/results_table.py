@@ -7,9 +7,9 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from tools.catalog.models import Catalog, Provenance, ResultRow, ResultTable
-from tools.errors import UserError
-from tools.repro.record import RunRecord
+from ..catalog.models import Catalog, Provenance, ResultRow, ResultTable
+from ..errors import UserError
+from .record import RunRecord
 
 SUBDIR = "reproduced"
 

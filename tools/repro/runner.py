@@ -11,19 +11,19 @@ from typing import Any
 
 from tqdm import tqdm
 
-from tools.catalog.models import Benchmark, Catalog
-from tools.catalog.service import valid_catalog
-from tools.errors import UserError
-from tools.repro import backbone, smoke
-from tools.repro import device as dev
-from tools.repro import record as rec
-from tools.repro.compare import Comparison, compare, table_lines
-from tools.repro.errors import DataError, read_state, write_state
-from tools.repro.layout import TaskData, check_data, select_tasks
-from tools.repro.plan import measure_images_per_s, plan_lines
-from tools.repro.recipe import PEEKS_AT_TEST, Resolved, find_recipe, parse_overrides, resolve
-from tools.repro.selection import run_task
-from tools.repro.train import Context
+from ..catalog.models import Benchmark, Catalog
+from ..catalog.service import valid_catalog
+from ..errors import UserError
+from . import backbone, smoke
+from . import device as dev
+from . import record as rec
+from .compare import Comparison, compare, table_lines
+from .errors import DataError, read_state, write_state
+from .layout import TaskData, check_data, select_tasks
+from .plan import measure_images_per_s, plan_lines
+from .recipe import PEEKS_AT_TEST, Resolved, find_recipe, parse_overrides, resolve
+from .selection import run_task
+from .train import Context
 
 REPO = Path(__file__).resolve().parents[2]
 SUPPORTED = ("vtab-1k",)
@@ -79,7 +79,7 @@ def _tasks(opts: Options, bench: Benchmark) -> list[str]:
 
 
 def resolve_run(opts: Options, catalog: Catalog, bench: Benchmark) -> Resolved:
-    import methods
+    from .. import methods
 
     registry = methods.available()
     recipe = find_recipe(catalog, opts.method, registry)

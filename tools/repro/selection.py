@@ -13,9 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tools.repro.layout import TaskData
-from tools.repro.recipe import TaskSettings
-from tools.repro.train import Context, Phase, best_model, evaluate, run_phase
+from .layout import TaskData
+from .recipe import TaskSettings
+from .train import Context, Phase, best_model, evaluate, run_phase
 
 
 def _grid(ctx: Context, data: TaskData, folder: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from tools.catalog.models import Benchmark
-from tools.repro.backbone import SMOKE_NAME, SMOKE_VIT
+from ..catalog.models import Benchmark
+from .backbone import SMOKE_NAME, SMOKE_VIT
 
 # one task per group whose class count digits can fill (label = digit % classes)
 SMOKE_TASKS = ("svhn", "eurosat", "clevr_count")

@@ -17,14 +17,14 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-import methods
-from tools.errors import UserError
-from tools.repro import device as dev
-from tools.repro.data import loader
-from tools.repro.errors import read_state, write_state
-from tools.repro.layout import Sample
-from tools.repro.recipe import TaskSettings
-from tools.repro.schedule import lr_at
+from .. import methods
+from ..errors import UserError
+from . import device as dev
+from .data import loader
+from .errors import read_state, write_state
+from .layout import Sample
+from .recipe import TaskSettings
+from .schedule import lr_at
 
 STOP_ENV = "VPEFT_STOP_AFTER_EPOCHS"  # testing aid: stop the process after this many epochs, as a kill would
 

@@ -5,6 +5,6 @@ nothing from an entry is read as Markdown or as a template); `build_pages` write
 in `tools/site/hook.py` feeds the same pages to mkdocs through its files API, so nothing generated is committed.
 """
 
-from tools.site.render import SiteContent, build_pages, render_site
+from .render import SiteContent, build_pages, render_site
 
 __all__ = ["SiteContent", "build_pages", "render_site"]

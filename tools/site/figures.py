@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from tools.site.views import TreeNode
+from .views import TreeNode
 
 # ---------------------------------------------------------------- taxonomy tree
 

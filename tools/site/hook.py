@@ -7,10 +7,10 @@ mkdocs.yml, or $VPEFT_CATALOG (set by `vpeft --catalog DIR site ...`). `mkdocs s
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +19,22 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 
-# Use the code next to mkdocs.yml, also when `mkdocs` runs from a clone that is not (or another one is) installed.
-_REPO = str(Path(__file__).resolve().parents[2])
-if _REPO not in sys.path:
-    sys.path.insert(0, _REPO)
 
-from tools.errors import UserError  # noqa: E402
-from tools.site.render import SiteContent, fill_markers, render_site  # noqa: E402
+# Use the code of the clone this hook lies in, also when `mkdocs` runs from a clone that is not (or another one is)
+# installed; inside an installed package this does nothing.
+def _use_clone() -> None:
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("_vpeft_clone", root / "tools" / "clone.py")
+    if spec is not None and spec.loader is not None and Path(spec.origin or "").is_file():
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        module.use_clone(root)
+
+
+_use_clone()
+
+from vpeft.errors import UserError  # noqa: E402
+from vpeft.site.render import SiteContent, fill_markers, render_site  # noqa: E402
 
 CATALOG_ENV = "VPEFT_CATALOG"
 log = logging.getLogger("mkdocs.plugins.vpeft")
@@ -45,7 +54,7 @@ def catalog_dir(config: MkDocsConfig) -> Path:
 
 def on_files(files: Files, config: MkDocsConfig, **_: Any) -> Files:
     global _content
-    from tools.catalog.service import valid_catalog
+    from vpeft.catalog.service import valid_catalog
 
     try:
         _content = render_site(valid_catalog(str(catalog_dir(config))))
@@ -77,7 +86,7 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, **_: Any) 
     if _content is None or page.file.generated_by is not None:
         return markdown
     fragments = dict(_content.fragments)
-    contributing = Path(config.config_file_path).resolve().parent / "CONTRIBUTING.md"
+    contributing = catalog_dir(config).resolve().parent / "CONTRIBUTING.md"  # the catalog's repository
     if contributing.is_file():  # trusted Markdown from the repository, shown without its own first heading
         text = contributing.read_text(encoding="utf-8").split("\n", 1)[1]
         fragments["contributing"] = github_lists(text)

@@ -15,8 +15,8 @@ def trainable_counts(implementations: set[str]) -> dict[str, int]:
     """Implementation id -> trainable parameters (head excluded) with the method's default config."""
     if not implementations:
         return {}
-    import methods
-    from methods.counting import parameter_counts
+    from .. import methods
+    from ..methods.counting import parameter_counts
 
     known = set(methods.available())
     return {impl: parameter_counts(impl, BACKBONE).trainable_excluding_head for impl in sorted(implementations & known)}
@@ -24,7 +24,7 @@ def trainable_counts(implementations: set[str]) -> dict[str, int]:
 
 def usage_snippet(implementation: str) -> str:
     return (
-        "import timm, methods\n\n"
+        "import timm\nfrom vpeft import methods\n\n"
         f'model = timm.create_model("{BACKBONE}", pretrained=True,\n'
         "                          num_classes=100)\n"
         f'methods.apply(model, "{implementation}")  # freezes the backbone, adds what is trained\n'

@@ -16,13 +16,13 @@ import yaml
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
-from tools.bib import EXTENSIONS, FORMATS, bibliography_files, bibtex_entry
-from tools.catalog.derived import aggregates
-from tools.catalog.models import Benchmark, Catalog, MethodEntry, ResultRow
-from tools.site import figures, views
-from tools.site.links import page_title, relative, safe_url
-from tools.site.params import BACKBONE_LABEL, trainable_counts, usage_snippet
-from tools.site.views import Link
+from ..bib import EXTENSIONS, FORMATS, bibliography_files, bibtex_entry
+from ..catalog.derived import aggregates
+from ..catalog.models import Benchmark, Catalog, MethodEntry, ResultRow
+from . import figures, views
+from .links import page_title, relative, safe_url
+from .params import BACKBONE_LABEL, trainable_counts, usage_snippet
+from .views import Link
 
 
 def _finalize(value: Any) -> Any:
@@ -34,7 +34,7 @@ def _finalize(value: Any) -> Any:
 
 
 ENV = Environment(
-    loader=PackageLoader("tools.site", "templates"),
+    loader=PackageLoader(__package__, "templates"),
     autoescape=True,
     finalize=_finalize,
     undefined=StrictUndefined,

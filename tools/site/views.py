@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tools.catalog.derived import aggregates, row_ppt, task_ppt
-from tools.catalog.models import Benchmark, Catalog, MethodEntry, ResultRow, ResultTable, TaxonomyNode
-from tools.site.links import relative, safe_url
+from ..catalog.derived import aggregates, row_ppt, task_ppt
+from ..catalog.models import Benchmark, Catalog, MethodEntry, ResultRow, ResultTable, TaxonomyNode
+from .links import relative, safe_url
 
 DASH = "–"
 SOURCE_KIND_LABEL = {"benchmark": "reported", "paper": "reported", "reproduced": "reproduced"}
