@@ -11,6 +11,7 @@ from types import ModuleType
 from typing import Any
 
 from . import __version__
+from .catalog.service import DEFAULT_CATALOG
 from .errors import UserError
 
 
@@ -54,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="The visual PEFT knowledge base: catalog, reference implementations, site and tools.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--catalog", default="catalog", metavar="DIR", help=CATALOG_HELP)
+    parser.add_argument("--catalog", default=DEFAULT_CATALOG, metavar="DIR", help=CATALOG_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for module in _command_modules():

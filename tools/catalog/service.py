@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..errors import CatalogError
 from .loader import load_catalog
 from .models import Catalog
 from .problems import Problem
 from .validate import validate
+
+
+DEFAULT_CATALOG = "catalog"  # `--catalog` when not given: ./catalog
+
+
+def optional_catalog(root: str) -> Catalog | None:
+    """The catalog, or None when none was named and ./catalog does not exist (an installed package used
+    outside a clone: commands about the implementations work without one)."""
+    if root == DEFAULT_CATALOG and not Path(root).exists():
+        return None
+    return valid_catalog(root)
 
 
 def registry_ids() -> set[str] | None:

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from ..catalog.models import Catalog
-from ..catalog.service import valid_catalog
+from ..catalog.service import optional_catalog
 
 NAME = "methods"
 HELP = "list the methods of the `methods` registry with their trainable parameters on ViT-B/16"
@@ -22,23 +22,23 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
-def _entries_by_implementation(catalog: Catalog) -> dict[str, list[str]]:
+def _entries_by_implementation(catalog: Catalog | None) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
-    for entry in sorted(catalog.methods.values(), key=lambda e: e.id):
+    for entry in sorted(catalog.methods.values() if catalog else [], key=lambda e: e.id):
         if entry.implementation:
             out.setdefault(entry.implementation, []).append(entry.id)
     return out
 
 
-def _name(catalog: Catalog, method_id: str, entry_ids: list[str]) -> str | None:
+def _name(catalog: Catalog | None, method_id: str, entry_ids: list[str]) -> str | None:
     """The display name of the catalog entry with the same id, else of the first entry implemented by it."""
-    if not entry_ids:
+    if not entry_ids or catalog is None:
         return None
     chosen = method_id if method_id in entry_ids else entry_ids[0]
     return catalog.methods[chosen].name
 
 
-def rows(catalog: Catalog) -> list[dict[str, Any]]:
+def rows(catalog: Catalog | None) -> list[dict[str, Any]]:
     from .. import methods
     from ..methods.counting import parameter_counts
 
@@ -68,7 +68,7 @@ def _millions(n: int | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    table = rows(valid_catalog(args.catalog))
+    table = rows(optional_catalog(args.catalog))
     if args.json:
         print(json.dumps(table, indent=2, ensure_ascii=False))
         return 0
