@@ -10,7 +10,6 @@ from .models import Catalog
 from .problems import Problem
 from .validate import validate
 
-
 DEFAULT_CATALOG = "catalog"  # `--catalog` when not given: ./catalog
 
 
