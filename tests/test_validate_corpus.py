@@ -54,6 +54,8 @@ CASES: list[tuple[str, str, bytes, str]] = [
      "{f}: paper.arxiv: must be a new-style arXiv id such as 2205.13535 (no version suffix)"),
     ("arxiv-unquoted", "gamma", replace("arxiv: '2301.00003'", "arxiv: 2301.12345"),
      "{f}: paper.arxiv: must be a text string (quote it: '2301.12345')"),
+    ("arxiv-unquoted-trailing-zero", "gamma", replace("arxiv: '2301.00003'", "arxiv: 2402.09350"),
+     "{f}: paper.arxiv: must be a text string (quote it: '2402.09350')"),
     ("year-range", "gamma", replace("year: 2023", "year: 2031"), "{f}: paper.year: must be between 2015 and 2027"),
     ("authors-not-list", "gamma", replace("  authors:\n    - Ada Lovelace\n    - Alan Turing", "  authors: Ada"),
      "{f}: paper.authors: must be a list"),
@@ -134,3 +136,26 @@ def test_a_broken_file_is_reported_once_not_at_every_reference(
     assert main(["--catalog", str(small_catalog), "validate"]) == 1
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"{small_catalog}/methods/beta.yaml: line 2")
+
+
+def test_a_duplicate_is_blamed_on_the_newer_entry_naming_the_older(small_catalog: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A contributor's new file sorts before the existing one ('aaa' < 'alpha'): the message is still on theirs."""
+    alpha = (small_catalog / "methods" / "alpha.yaml").read_text(encoding="utf-8")
+    (small_catalog / "methods" / "alpha.yaml").write_text(alpha + "added: '2026-01-01'\n", encoding="utf-8")
+    new = BASE.replace("id: gamma", "id: aaa").replace("2301.00003", "2301.00001") + "added: '2026-11-30'\n"
+    (small_catalog / "methods" / "aaa.yaml").write_text(new, encoding="utf-8")
+    assert main(["--catalog", str(small_catalog), "validate"]) == 1
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out == [f"{small_catalog}/methods/aaa.yaml: paper.arxiv: this arXiv id is already used by "
+                   f"{small_catalog}/methods/alpha.yaml"]
+
+
+def test_the_same_doi_twice_is_one_paper(small_catalog: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    alpha = small_catalog / "methods" / "alpha.yaml"
+    alpha.write_text(alpha.read_text(encoding="utf-8").replace("  venue: CVPR", "  venue: CVPR\n  doi: 10.1234/Same"),
+                     encoding="utf-8")
+    (small_catalog / "methods" / "gamma.yaml").write_bytes(replace("  venue: CVPR", "  venue: CVPR\n  doi: 10.1234/same"))
+    assert main(["--catalog", str(small_catalog), "validate"]) == 1
+    assert capsys.readouterr().out.strip() == (f"{small_catalog}/methods/gamma.yaml: paper.doi: this DOI is already "
+                                               f"used by {small_catalog}/methods/alpha.yaml")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import yaml
 from pydantic import ValidationError
 
 from .problems import Problem
@@ -42,7 +43,27 @@ def field_path(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-def _message(error: dict[str, Any]) -> str:
+def raw_scalar(source: str, loc: tuple[int | str, ...]) -> str | None:
+    """The text of the scalar at `loc` as written in the YAML source (YAML reads 2402.09350 as 2402.0935)."""
+    try:
+        node = yaml.compose(source, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            node = next((v for k, v in node.value if k.value == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        elif not isinstance(part, int):  # pydantic's union branch names are not YAML keys
+            continue
+        else:
+            return None
+        if node is None:
+            return None
+    return node.value if isinstance(node, yaml.ScalarNode) else None
+
+
+def _message(error: dict[str, Any], source: str | None = None) -> str:
     kind = error["type"]
     if kind == "value_error":
         return str(error["ctx"]["error"])
@@ -54,15 +75,17 @@ def _message(error: dict[str, Any]) -> str:
         return f"must be at least {error['ctx'].get('ge', error['ctx'].get('gt'))}"
     message = _MESSAGES.get(kind, error["msg"][:1].lower() + error["msg"][1:])
     if kind == "string_type" and isinstance(error.get("input"), (int, float)):
-        message += f" (quote it: '{error['input']}')"
+        written = (raw_scalar(source, error["loc"]) if source else None) or str(error["input"])
+        message += f" (quote it: '{written}')"
     return message
 
 
-def problems_from(exc: ValidationError, file: str) -> list[Problem]:
+def problems_from(exc: ValidationError, file: str, source: str | None = None) -> list[Problem]:
+    """One problem per field; `source` (the YAML text) lets hints quote values exactly as written."""
     seen: set[tuple[str, str]] = set()
     out: list[Problem] = []
     for error in exc.errors():
-        key = (field_path(error["loc"]), _message(error))
+        key = (field_path(error["loc"]), _message(error, source))
         if key not in seen:  # unions report one error per branch; one line per field is enough
             seen.add(key)
             out.append(Problem(file, *key))

@@ -37,7 +37,7 @@ def _parse(path: Path, shown: str, model: type[M], problems: list[Problem]) -> M
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems.extend(problems_from(exc, shown))
+        problems.extend(problems_from(exc, shown, path.read_text(encoding="utf-8")))
         return None
 
 

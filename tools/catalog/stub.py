@@ -31,9 +31,11 @@ def stub(method_id: str, category: str, arxiv: str | None = None, name: str | No
 
 
 def already_held(catalog: Catalog, entry: MethodEntry) -> str | None:
-    """The id of a catalog entry for the same paper (arXiv id or normalised title), if any."""
+    """The id of a catalog entry for the same paper (arXiv id, DOI or normalised title), if any."""
     for other in catalog.methods.values():
         if entry.paper.arxiv and other.paper.arxiv == entry.paper.arxiv:
+            return other.id
+        if entry.paper.doi and (other.paper.doi or "").lower() == entry.paper.doi.lower():
             return other.id
         title = normalise_title(entry.paper.title or "")
         if title and normalise_title(other.paper.title or "") == title:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
+from datetime import date
 
 from .models import SETTING_NAMES, Catalog, MethodEntry
 from .problems import Problem
@@ -57,9 +58,10 @@ def _paper_family(entry: MethodEntry) -> str:
 def _first_owner(
     catalog: Catalog, key_of: Callable[[MethodEntry], Iterable[tuple[str, str]]], what: str, per_paper: bool = False
 ) -> Iterable[Problem]:
-    """Report every entry whose key was already claimed by an earlier entry (in file-name order)."""
+    """Report every entry whose key was already claimed by an earlier entry: the newcomer is blamed (the later
+    `added` date; file-name order among entries added the same day), naming the entry that holds the key."""
     owner: dict[str, str] = {}
-    for entry in sorted(catalog.methods.values(), key=lambda m: m.id):
+    for entry in sorted(catalog.methods.values(), key=lambda m: (m.added or date.min, m.id)):
         for key, field in key_of(entry):
             if not key:
                 continue
@@ -83,6 +85,7 @@ def _names(entry: MethodEntry) -> Iterable[tuple[str, str]]:
 def _check_unique(catalog: Catalog) -> Iterable[Problem]:
     yield from _first_owner(catalog, _names, "this name")
     yield from _first_owner(catalog, lambda m: [(m.paper.arxiv or "", "paper.arxiv")], "this arXiv id", True)
+    yield from _first_owner(catalog, lambda m: [((m.paper.doi or "").lower(), "paper.doi")], "this DOI", True)
     yield from _first_owner(
         catalog, lambda m: [(normalise_title(m.paper.title or ""), "paper.title")], "this paper title", True
     )
