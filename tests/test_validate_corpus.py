@@ -155,7 +155,8 @@ def test_the_same_doi_twice_is_one_paper(small_catalog: Path, capsys: pytest.Cap
     alpha = small_catalog / "methods" / "alpha.yaml"
     alpha.write_text(alpha.read_text(encoding="utf-8").replace("  venue: CVPR", "  venue: CVPR\n  doi: 10.1234/Same"),
                      encoding="utf-8")
-    (small_catalog / "methods" / "gamma.yaml").write_bytes(replace("  venue: CVPR", "  venue: CVPR\n  doi: 10.1234/same"))
+    gamma = replace("  venue: CVPR", "  venue: CVPR\n  doi: 10.1234/same")
+    (small_catalog / "methods" / "gamma.yaml").write_bytes(gamma)
     assert main(["--catalog", str(small_catalog), "validate"]) == 1
     assert capsys.readouterr().out.strip() == (f"{small_catalog}/methods/gamma.yaml: paper.doi: this DOI is already "
                                                f"used by {small_catalog}/methods/alpha.yaml")
