@@ -179,22 +179,40 @@ def _check_recipes(catalog: Catalog, registry: set[str] | None) -> Iterable[Prob
                     yield Problem(file, f"{where}.{name}", f"unknown setting (known: {', '.join(SETTING_NAMES)})")
 
 
-_FACTS: tuple[tuple[str, Callable[[MethodEntry], object]], ...] = (
-    ("paper.title", lambda m: m.paper.title),
-    ("paper.authors", lambda m: m.paper.authors),
-    ("paper.venue", lambda m: m.paper.venue),
-    ("paper.year", lambda m: m.paper.year),
-    ("paper.url", lambda m: m.paper.url),
-    ("summary", lambda m: m.summary),
-    ("sources", lambda m: m.sources),
+# Facts a contributor fills in from the paper's pages. Left null, a note must say what was tried (a note that
+# names the fact: "authors ...", "venue ..."); then it is listed by --strict, unexplained it is an error.
+_FACTS: tuple[tuple[str, str, Callable[[MethodEntry], object]], ...] = (
+    ("paper.title", "title", lambda m: m.paper.title),
+    ("paper.authors", "author", lambda m: m.paper.authors),
+    ("paper.venue", "venue", lambda m: m.paper.venue),
+    ("paper.year", "year", lambda m: m.paper.year),
+    ("paper.url", "url", lambda m: m.paper.url),
 )
+_FILL = {
+    "summary": "write 1-3 sentences in your own words: what is trained and where it sits in the network",
+    "sources": "list the pages you checked the facts against (arXiv abstract page, proceedings page, README)",
+}
+
+
+def _explained(entry: MethodEntry, word: str) -> bool:
+    return any(word in note.lower() for note in entry.notes)
 
 
 def _unverified_facts(catalog: Catalog) -> Iterable[Problem]:
     for entry in catalog.methods.values():
-        for field, get in _FACTS:
-            if not get(entry):
-                yield Problem(_file(catalog, entry.id), field, "not verified yet (null)", "warning")
+        file = _file(catalog, entry.id)
+        for field, word, get in _FACTS:
+            if get(entry):
+                continue
+            if _explained(entry, word):
+                yield Problem(file, field, "not verified yet (null; the notes say why)", "note")
+            else:
+                yield Problem(file, field, f"empty: fill it in from the paper's own pages, or keep it null and add a "
+                                           f"note saying what you tried (a note that mentions the {word})",
+                              "required")
+        for field, fix in _FILL.items():
+            if not getattr(entry, field):
+                yield Problem(file, field, f"empty: {fix}", "required")
 
 
 def validate(catalog: Catalog, registry: set[str] | None = None) -> list[Problem]:
