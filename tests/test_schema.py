@@ -6,6 +6,7 @@ import json
 
 import jsonschema
 import pytest
+from vpeft.catalog.loader import load_catalog
 from vpeft.catalog.schema import schema_files
 from vpeft.catalog.yamlio import read_yaml
 
@@ -13,7 +14,7 @@ from tests.conftest import CATALOG
 
 
 def test_committed_schemas_are_current() -> None:
-    for path, text in schema_files(CATALOG).items():
+    for path, text in schema_files(load_catalog(CATALOG)[0]).items():
         assert path.is_file(), f"{path} missing: run `vpeft schema`"
         assert path.read_text(encoding="utf-8") == text, f"{path} is stale: run `vpeft schema`"
 
@@ -37,3 +38,33 @@ def test_schema_rejects_unknown_keys() -> None:
     schema = json.loads((CATALOG / "schema" / "method.schema.json").read_text())
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"id": "x", "bogus": 1}, schema)
+
+
+METHOD_SCHEMA = json.loads((CATALOG / "schema" / "method.schema.json").read_text())
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    (("code_url",), "http://github.com/x/y"),
+    (("paper", "url"), "javascript:alert(1)"),
+    (("paper", "arxiv"), "arXiv:2205.13535v2"),
+    (("paper", "doi"), "https://doi.org/10.1109/x"),
+    (("paper", "year"), 2009),
+    (("category",), "adapters"),
+])
+def test_schema_flags_what_validate_rejects(field: tuple[str, ...], value: object) -> None:
+    """An editor with the schema flags the same mistakes as `vpeft validate`, as the contributor types."""
+    from pydantic import ValidationError
+    from vpeft.catalog.models import MethodEntry
+
+    data = read_yaml(CATALOG / "methods" / "lora.yaml", "lora.yaml")
+    data = json.loads(json.dumps(data, default=str))
+    jsonschema.validate(data, METHOD_SCHEMA)
+    target = data
+    for key in field[:-1]:
+        target = target[key]
+    target[field[-1]] = value
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(data, METHOD_SCHEMA)
+    if field != ("category",):  # categories are checked against the taxonomy by validate, not by the model
+        with pytest.raises(ValidationError):
+            MethodEntry.model_validate(data)

@@ -16,6 +16,9 @@ MIN_YEAR = 2015
 MAX_YEAR = date.today().year + 1
 ARXIV_RE = re.compile(r"^\d{4}\.\d{4,5}$")
 ID_RE = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+# The same rules as the validators below, written into the JSON Schemas so an editor flags them as you type.
+URL_PATTERN = r"^https://\S+$"
+DOI_PATTERN = r"^10\.\d{4,9}/\S+$"
 
 
 class Strict(BaseModel):
@@ -43,15 +46,16 @@ def _year(value: int) -> int:
 
 
 def _doi(value: str) -> str:
-    if not re.match(r"^10\.\d{4,9}/\S+$", value):
+    if not re.match(DOI_PATTERN, value):
         raise ValueError("must be a bare DOI such as 10.1109/CVPR52729.2023.01234 (no https://doi.org/)")
     return value
 
 
-Url = Annotated[str, AfterValidator(_https_url)]
-ArxivId = Annotated[str, AfterValidator(_arxiv_id)]
-Year = Annotated[int, AfterValidator(_year)]
-Doi = Annotated[str, AfterValidator(_doi)]
+Url = Annotated[str, AfterValidator(_https_url), Field(json_schema_extra={"pattern": URL_PATTERN})]
+ArxivId = Annotated[str, AfterValidator(_arxiv_id), Field(json_schema_extra={"pattern": ARXIV_RE.pattern})]
+# The schema names the lower bound only: the upper one (next year) moves, and a committed schema must not.
+Year = Annotated[int, AfterValidator(_year), Field(json_schema_extra={"minimum": MIN_YEAR})]
+Doi = Annotated[str, AfterValidator(_doi), Field(json_schema_extra={"pattern": DOI_PATTERN})]
 Slug = Annotated[str, StringConstraints(pattern=ID_RE)]
 Text = Annotated[str, StringConstraints(min_length=1)]
 

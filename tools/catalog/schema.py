@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from .models import Benchmark, MethodEntry, Recipe, ResultTable, Taxonomy
+from .models import Benchmark, Catalog, MethodEntry, Recipe, ResultTable, Taxonomy
 
 SCHEMAS: dict[str, type[BaseModel]] = {
     "method": MethodEntry,
@@ -20,14 +20,18 @@ SCHEMA_DIR = "schema"
 METHOD_HEADER = f"# yaml-language-server: $schema=../{SCHEMA_DIR}/method.schema.json"
 
 
-def schema_text(name: str) -> str:
+def schema_text(name: str, leaves: list[str] | None = None) -> str:
+    """The JSON Schema of one kind of file; `leaves` (the taxonomy's) become the choices of a method's category."""
     schema = SCHEMAS[name].model_json_schema()
+    if name == "method" and leaves:
+        schema["properties"]["category"]["enum"] = sorted(leaves)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = f"vpeft catalog: {name}"
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
 
 
-def schema_files(catalog_root: str | Path) -> dict[Path, str]:
-    """Every schema file and the text it should hold."""
-    folder = Path(catalog_root) / SCHEMA_DIR
-    return {folder / f"{name}.schema.json": schema_text(name) for name in SCHEMAS}
+def schema_files(catalog: Catalog) -> dict[Path, str]:
+    """Every schema file of a catalog and the text it should hold (categories from its taxonomy, if it loaded)."""
+    folder = Path(catalog.root) / SCHEMA_DIR
+    leaves = [leaf.id for leaf in catalog.taxonomy.leaves()] if catalog.taxonomy else None
+    return {folder / f"{name}.schema.json": schema_text(name, leaves) for name in SCHEMAS}

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..catalog.loader import load_catalog
 from ..catalog.schema import schema_files
 from ..errors import UserError
 
@@ -22,7 +23,8 @@ def run(args: argparse.Namespace) -> int:
         # A mistyped --catalog must not become a new folder holding only schemas.
         raise UserError(f"{args.catalog}: catalog folder not found (use --catalog DIR)")
     stale = 0
-    for path, text in schema_files(args.catalog).items():
+    catalog, _ = load_catalog(args.catalog)  # a broken entry must not stop its editor's schema from being written
+    for path, text in schema_files(catalog).items():
         current = path.read_text(encoding="utf-8") if path.is_file() else None
         if current == text:
             continue
