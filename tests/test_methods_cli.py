@@ -141,3 +141,20 @@ def test_commands_do_not_import_torch_at_import_time() -> None:
     code = "import sys, tools.commands.methods, tools.commands.params; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_params_takes_a_catalog_entry_that_names_an_implementation(capsys: pytest.CaptureFixture[str]) -> None:
+    """`vpeft params VPT-Deep` (a catalog name) counts the registry method the entry names."""
+    assert main(["--catalog", str(CATALOG), "params", "VPT-Deep", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["method"] == "vpt-deep" and out["catalog_entry"] == "VPT-Deep"
+    assert main(["--catalog", str(CATALOG), "params", "vpt-deep", "--json"]) == 0
+    assert "catalog_entry" not in json.loads(capsys.readouterr().out)
+
+
+def test_reproduce_takes_a_catalog_entry_that_names_an_implementation() -> None:
+    from vpeft.catalog.service import valid_catalog
+    from vpeft.repro.recipe import find_recipe
+
+    catalog = valid_catalog(str(CATALOG))
+    assert find_recipe(catalog, "VPT-Deep", methods.available()).implementation == "vpt-deep"

@@ -79,6 +79,9 @@ CASES: list[tuple[str, str, bytes, str]] = [
      "{f}: summary: must not be empty"),
     ("unknown-implementation", "gamma", BASE.encode() + b"implementation: no-such-method\n",
      "{f}: implementation: 'no-such-method' is not in the methods registry (see `vpeft methods`)"),
+    ("implementation-of-another-paper", "gamma", BASE.encode() + b"implementation: lora\n",
+     "{f}: implementation: 'lora' implements arXiv 2106.09685, but this entry's paper is arXiv 2301.00003: name the "
+     "right implementation, or fix its `paper`"),
 ]
 
 

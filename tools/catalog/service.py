@@ -21,14 +21,15 @@ def optional_catalog(root: str) -> Catalog | None:
     return valid_catalog(root)
 
 
-def registry_ids() -> set[str] | None:
-    """Ids of the `methods` registry, or None when the package is not importable (validation then skips)."""
+def registry_ids() -> dict[str, str | None] | None:
+    """Registry id -> the arXiv id of the paper it implements, or None when the package is not importable
+    (validation then skips the implementation checks)."""
     try:
         from .. import methods
     except ImportError:
         return None
     available = getattr(methods, "available", None)
-    return set(available()) if available else None
+    return {name: methods.get(name).paper for name in available()} if available else None
 
 
 def check_catalog(root: str, with_registry: bool = True) -> tuple[Catalog, list[Problem]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import date
 
 from .models import SETTING_NAMES, Catalog, MethodEntry
@@ -102,13 +102,20 @@ def _check_variants(catalog: Catalog) -> Iterable[Problem]:
             yield Problem(_file(catalog, entry.id), "variant_of", f"'{parent.id}' is itself a variant; name its parent")
 
 
-def _check_implementations(catalog: Catalog, registry: set[str] | None) -> Iterable[Problem]:
+def _check_implementations(catalog: Catalog, registry: Collection[str] | None) -> Iterable[Problem]:
+    """Each implementation exists; with the registry's papers (id -> arXiv id), it implements the entry's paper."""
     if registry is None:
         return
+    papers = registry if isinstance(registry, Mapping) else {}
     for entry in catalog.methods.values():
         if entry.implementation and entry.implementation not in registry:
             yield Problem(_file(catalog, entry.id), "implementation",
                           f"'{entry.implementation}' is not in the methods registry (see `vpeft methods`)")
+        elif entry.implementation and papers.get(entry.implementation) and entry.paper.arxiv and \
+                papers[entry.implementation] != entry.paper.arxiv:
+            yield Problem(_file(catalog, entry.id), "implementation",
+                          f"'{entry.implementation}' implements arXiv {papers[entry.implementation]}, but this entry's "
+                          f"paper is arXiv {entry.paper.arxiv}: name the right implementation, or fix its `paper`")
 
 
 def _check_benchmarks(catalog: Catalog) -> Iterable[Problem]:
@@ -147,7 +154,7 @@ def _check_results(catalog: Catalog) -> Iterable[Problem]:
                     yield Problem(file, f"rows[{i}].scores.{task}", f"unknown task of {bench.id}")
 
 
-def _check_recipes(catalog: Catalog, registry: set[str] | None) -> Iterable[Problem]:
+def _check_recipes(catalog: Catalog, registry: Collection[str] | None) -> Iterable[Problem]:
     for recipe in catalog.recipes.values():
         file = catalog.files[f"recipes/{recipe.id}"]
         if _unknown(catalog, "methods", recipe.id):
@@ -215,7 +222,7 @@ def _unverified_facts(catalog: Catalog) -> Iterable[Problem]:
                 yield Problem(file, field, f"empty: {fix}", "required")
 
 
-def validate(catalog: Catalog, registry: set[str] | None = None) -> list[Problem]:
+def validate(catalog: Catalog, registry: Collection[str] | None = None) -> list[Problem]:
     """All cross-file problems (errors and warnings), sorted by file then field."""
     problems = [
         *_check_categories(catalog),

@@ -22,7 +22,8 @@ DEFAULT_MODEL = "vit_base_patch16_224"  # = methods.counting.DEFAULT_MODEL; not 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.epilog = "example:\n  vpeft params lora --set r=4 --num-classes 100"
-    parser.add_argument("method", metavar="METHOD", help="a method id (see `vpeft methods`)")
+    parser.add_argument("method", metavar="METHOD",
+                        help="a method id (see `vpeft methods`), or a catalog entry that names an implementation")
     parser.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME",
                         help=f"a timm model name, built with pretrained=False (default: {DEFAULT_MODEL})")
     parser.add_argument("--num-classes", type=int, metavar="N", help="classes of the head (default: the model's)")
@@ -76,17 +77,31 @@ def counts(method_id: str, model: str, num_classes: int | None, options: dict[st
         raise UserError(f"--model: {method_id} on {model}: {type(exc).__name__}: {_one_line(exc)}") from None
 
 
+def implementation(name: str, catalog_dir: str) -> str:
+    """A registry id as given, else the implementation that the catalog entry `name` names (else `name`, which
+    then fails with the list of registry ids)."""
+    from .. import methods
+    from ..catalog.lookup import implementation_of
+    from ..catalog.service import optional_catalog
+
+    if name in methods.available():
+        return name
+    return implementation_of(optional_catalog(catalog_dir), name) or name
+
+
 def run(args: argparse.Namespace) -> int:
     if args.num_classes is not None and not 0 <= args.num_classes <= MAX_CLASSES:
         raise UserError(f"--num-classes: must be between 0 and {MAX_CLASSES:,}, got {args.num_classes}")
-    config, result = counts(args.method, args.model, args.num_classes, parse_key_values(args.options))
+    method = implementation(args.method, args.catalog)
+    config, result = counts(method, args.model, args.num_classes, parse_key_values(args.options))
     if args.json:
-        payload = {"method": args.method, "model": args.model, "config": config.model_dump(mode="json"),
-                   **result.as_dict()}
+        payload = {"method": method, "model": args.model, "config": config.model_dump(mode="json"),
+                   **({"catalog_entry": args.method} if method != args.method else {}), **result.as_dict()}
         print(json.dumps(payload, indent=2))
         return 0
     settings = ", ".join(f"{k}={v!r}" for k, v in config.model_dump().items())
-    print(f"{args.method} on {args.model}" + (f" ({settings})" if settings else ""))
+    via = f" (catalog entry '{args.method}')" if method != args.method else ""
+    print(f"{method}{via} on {args.model}" + (f" ({settings})" if settings else ""))
     for key, value in result.as_dict().items():
         print(f"  {key:<26}{value:>14,}  ({value / 1e6:.2f}M)")
     return 0

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..catalog.lookup import implementation_of
 from ..catalog.models import SETTING_NAMES, BenchmarkRecipe, Catalog, Recipe
 from ..errors import UserError
 from ..options import parse_key_values
@@ -114,9 +115,11 @@ class Resolved:
 
 
 def find_recipe(catalog: Catalog, method: str, registry: list[str]) -> Recipe:
-    """The recipe named `method`, or the one implemented by registry method `method`, or a bare one."""
+    """The recipe named `method`, or the one implemented by registry method `method` (or by the implementation
+    that the catalog entry `method` names), or a bare one."""
     if method in catalog.recipes:
         return catalog.recipes[method]
+    method = method if method in registry else implementation_of(catalog, method) or method
     for recipe in catalog.recipes.values():
         if recipe.implementation == method:
             return recipe
