@@ -6,12 +6,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from ..catalog.errors_text import problems_from
-from ..catalog.models import Catalog
+from ..catalog.models import Catalog, MethodEntry
 from ..catalog.service import valid_catalog
 from ..catalog.stub import stub, write_new
 from ..errors import UserError
@@ -27,6 +28,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--category", required=True, help="a leaf of the taxonomy, e.g. adapter-tuning")
     parser.add_argument("--arxiv", help="the paper's arXiv id, e.g. 2205.13535")
     parser.add_argument("--name", help="display name (default: the id)")
+    parser.add_argument("--fetch", action="store_true",
+                        help="fill title, authors, year and DOI from the arXiv API (needs --arxiv and the network)")
     parser.add_argument("--from-bibtex", metavar="FILE",
                         help="one stub per BibTeX entry of FILE, all in --category (instead of ID)")
 
@@ -50,7 +53,30 @@ def _from_bibtex(catalog: Catalog, path: str, category: str) -> int:
     return 0
 
 
+def _fetched(entry: MethodEntry) -> MethodEntry:
+    """The stub with what the arXiv API gives; offline (or any API failure) one line, and the plain stub."""
+    from datetime import date
+
+    from ..catalog.arxiv import FetchError, fetch
+
+    assert entry.paper.arxiv is not None
+    try:
+        record = fetch(entry.paper.arxiv)
+    except FetchError as exc:
+        print(f"vpeft: --fetch: {exc}; writing the plain stub", file=sys.stderr)
+        return entry
+    paper = entry.paper.model_copy(update={"title": record.title, "authors": record.authors, "year": record.year,
+                                           "doi": record.doi})
+    note = (f"Title, authors, year{' and DOI' if record.doi else ''} from the arXiv API on {date.today()}; check "
+            "them and find the final venue on the paper's own pages.")
+    if record.journal_ref:
+        note += f" arXiv's journal reference reads: {record.journal_ref}."
+    return entry.model_copy(update={"paper": paper, "notes": [*entry.notes, note]})
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.fetch and not args.arxiv:
+        raise UserError("--fetch: needs --arxiv ID (the paper to look up)")
     if args.from_bibtex and (args.id or args.arxiv or args.name):
         raise UserError("--from-bibtex: give either ID (with --arxiv/--name) or --from-bibtex FILE, not both")
     if not args.from_bibtex and not args.id:
@@ -66,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
         options = {"id": "ID", "arxiv": "--arxiv", "paper.arxiv": "--arxiv", "name": "--name"}
         option = options.get(first.field, first.field)
         raise UserError(f"{option}: {first.message}") from None
+    if args.fetch:
+        entry = _fetched(entry)
     path = write_new(catalog, entry)
     print(f"wrote {path}: fill in paper, summary, tags and sources, then run `vpeft validate --strict`")
     return 0
