@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -37,6 +38,12 @@ sources:
 def entry_text(id: str = "alpha", name: str = "Alpha", title: str = "Alpha: A Test Adapter",
                arxiv: str = "2301.00001") -> str:
     return VALID_ENTRY.format(id=id, name=name, title=title, arxiv=arxiv)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Caches (parameter counts) go to a temporary folder, never the user's ~/.cache; subprocesses inherit it."""
+    os.environ["VPEFT_CACHE_DIR"] = str(tmp_path_factory.mktemp("vpeft-cache"))
 
 
 @pytest.fixture

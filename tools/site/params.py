@@ -2,7 +2,8 @@
 
 `methods.counting` builds the backbone on the meta device (shapes without memory or weights) and applies the
 method with `methods.apply`, so counting is fast and offline. torch is imported only when an entry names an
-implementation; the counts are computed once per build.
+implementation; the counts are cached on disk by method, config, code and versions (`methods._count_cache`), so
+a rebuild (`vpeft site serve`) counts nothing that did not change.
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ def trainable_counts(implementations: set[str]) -> dict[str, int]:
     if not implementations:
         return {}
     from .. import methods
-    from ..methods.counting import parameter_counts
+    from ..methods._count_cache import trainable_excluding_head
 
-    known = set(methods.available())
-    return {impl: parameter_counts(impl, BACKBONE).trainable_excluding_head for impl in sorted(implementations & known)}
+    return trainable_excluding_head(sorted(implementations & set(methods.available())), BACKBONE)
 
 
 def usage_snippet(implementation: str) -> str:

@@ -1,0 +1,78 @@
+"""Parameter counts cached on disk, so the site (which shows one count per implementation) rebuilds at once.
+
+A count depends on the method's code and config, the backbone and the timm/torch versions: the cache key holds
+all of them (the code as a digest of this package's source files), so any change recounts. The file lives in
+$VPEFT_CACHE_DIR, else $XDG_CACHE_HOME/vpeft, else ~/.cache/vpeft; a damaged or unwritable cache is ignored
+(counting is always the fallback, never an error).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+CACHE_FILE = "param-counts.json"
+
+
+def cache_dir() -> Path:
+    if env := os.environ.get("VPEFT_CACHE_DIR"):
+        return Path(env)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "vpeft"
+
+
+@lru_cache(maxsize=1)
+def code_digest() -> str:
+    """A digest of every source file of the methods package: editing a method invalidates its cached counts."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.rglob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def cache_key(method_id: str, model_name: str, config: dict[str, Any]) -> str:
+    import timm
+    import torch
+
+    parts = [method_id, model_name, json.dumps(config, sort_keys=True, default=str), timm.__version__,
+             torch.__version__, code_digest()]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def _read(path: Path) -> dict[str, int]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, int)} if isinstance(data, dict) else {}
+
+
+def _write(path: Path, data: dict[str, int]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
+        tmp.replace(path)  # atomic: two builds at once never leave half a file
+    except OSError:
+        pass
+
+
+def trainable_excluding_head(method_ids: list[str], model_name: str) -> dict[str, int]:
+    """Trainable parameters (head excluded) of each method with its default config, counted once per key."""
+    from .api import make_config
+    from .counting import parameter_counts
+
+    path = cache_dir() / CACHE_FILE
+    cached = _read(path)
+    out: dict[str, int] = {}
+    for method_id in method_ids:
+        key = cache_key(method_id, model_name, make_config(method_id).model_dump(mode="json"))
+        if key not in cached:
+            cached[key] = parameter_counts(method_id, model_name).trainable_excluding_head
+        out[method_id] = cached[key]
+    if any(k not in _read(path) for k in cached):
+        _write(path, cached)
+    return out
