@@ -14,10 +14,14 @@ Sources (https://github.com/<repo>/blob/<commit>/<path>):
 - VPT: KMnP/vpt 4410440ec1b489f24f66b9fad3d9b10ff3443567, src/models/vit_prompt/vit.py (L75-L130).
 - AdaptFormer: ShoufaChen/AdaptFormer 6967d676c1a5e5a11be2e2768a6e5c604bb043ed, models/adapter.py (L50-L70),
   models/custom_modules.py (L76-L94).
-- FacT: JieShibo/PETL-ViT 026e4f12cfbe1e46bfb4d3ed5ba09f2d9f83e91e, FacT/fact_tk.py (L59-L136).
+- FacT, Convpass: JieShibo/PETL-ViT 026e4f12cfbe1e46bfb4d3ed5ba09f2d9f83e91e, FacT/fact_tk.py (L59-L136),
+  FacT/fact_tt.py (L60-L128), convpass/vtab/convpass.py (L7-L10, L101-L149).
 - Mona: Leiyi-Hu/mona 5deeac9f4fc5e788b7fa0132ec568cd256afca12,
   Swin-Transformer-Classification/mmcls/models/backbones/swin_transformer_mona.py (L27-L84, L325-L342).
 - RepAdapter: luogen1996/RepAdapter 360992fc2a36f069fd168754f14bc1986d869a8f, repadapter.py (L21-L24, L147-L172).
+- SSF: dongzelian/SSF e94e0e704a4ece1986a537c97a95158b46838f71, models/vision_transformer.py (L157-L259, L358-L395,
+  L520-L535).
+- Hydra: extremebird/Hydra 4138457859666d49b9ca9e45473d8570586670bb, vtab1k/hydra.py (L8-L61).
 - DTL: heekhero/DTL bf6c51e679d7d2244f4c8337cb68a85b54e7c37a, models/vision_transformer.py (L424-L449).
 """
 
@@ -385,3 +389,149 @@ def test_dtl_matches_official_forward_with_official_pooling() -> None:
                 x = x + residuals * torch.sigmoid(3.0 * residuals)  # swish(residuals, beta)
         want = plain.head(plain.norm(x[:, 1:].mean(dim=1)))  # x[:, num_tokens:].mean(1), norm, head
         torch.testing.assert_close(model(img), want, atol=1e-5, rtol=1e-5)
+
+
+# ---- FacT-TT: the official fact_tt.py forwards (per-layer *_FacTs Linear cores) ----
+
+
+def official_fact_tt(plain: nn.Module, img: Tensor, model: nn.Module, s: float) -> Tensor:
+    u, v = model.fact_shared.u, model.fact_shared.v
+
+    def fu(h: Tensor) -> Tensor:
+        return h @ u.T
+
+    def fv(h: Tensor) -> Tensor:
+        return h @ v.T
+
+    x = embed(plain, img)
+    for blk, mine in zip(plain.blocks, model.blocks, strict=True):
+        qkv_c, proj_c = mine.attn.qkv.fact_cores, mine.attn.proj.fact_cores
+        fc1_w = torch.cat(list(mine.mlp.fc1.fact_cores), dim=0)  # fc1_FacTs = Linear(r, 4r): weight (4r, r)
+        fc2_w = torch.cat(list(mine.mlp.fc2.fact_cores), dim=1)  # fc2_FacTs = Linear(4r, r): weight (r, 4r)
+        h = blk.norm1(x)
+        bsz, n, c = h.shape
+        qkv = blk.attn.qkv(h) + torch.cat([fv(F.linear(fu(h), qkv_c[j])) for j in range(3)], dim=2) * s
+        q, k, vv = heads(qkv, blk.attn)
+        o = (((q @ k.transpose(-2, -1)) * blk.attn.scale).softmax(dim=-1) @ vv).transpose(1, 2).reshape(bsz, n, c)
+        x = x + blk.attn.proj(o) + fv(F.linear(fu(o), proj_c[0])) * s
+        h = blk.norm2(x)
+        r = u.shape[0]
+        z = blk.mlp.fc1(h) + fv(F.linear(fu(h), fc1_w).reshape(bsz, n, 4, r)).reshape(bsz, n, 4 * c) * s
+        z = blk.mlp.act(z)
+        x = x + blk.mlp.fc2(z) + fv(F.linear(fu(z.reshape(bsz, n, 4, c)).reshape(bsz, n, 4 * r), fc2_w)) * s
+    return cls_head(plain, x)
+
+
+def test_fact_tt_matches_official_forward() -> None:
+    model = methods.apply(make_vit(), "fact", variant="tt", rank=4, scale=2.0).eval()
+    with torch.no_grad():
+        model.fact_shared.v.normal_(0, 0.3)
+        img = make_input()
+        torch.testing.assert_close(model(img), official_fact_tt(make_vit(), img, model, 2.0), atol=1e-5, rtol=1e-5)
+
+
+# ---- Convpass: conv bypasses beside attention and MLP, class token convolved as a 1x1 image ----
+
+
+def official_convpass(ad: nn.Module, x: Tensor, grid: tuple[int, int]) -> Tensor:
+    """`Convpass.forward` (14 x 14 there; the tiny backbone's grid here) on our module's weights."""
+    b, _, _ = x.shape
+    d = ad.down.out_features
+    x_down = ad.down(x)
+    x_down = x_down * torch.sigmoid(1.702 * x_down)  # QuickGELU
+    x_patch = ad.conv(x_down[:, 1:].reshape(b, *grid, d).permute(0, 3, 1, 2)).permute(0, 2, 3, 1).reshape(b, -1, d)
+    x_cls = ad.conv(x_down[:, :1].reshape(b, 1, 1, d).permute(0, 3, 1, 2)).permute(0, 2, 3, 1).reshape(b, 1, d)
+    x_down = torch.cat([x_cls, x_patch], dim=1)
+    x_down = x_down * torch.sigmoid(1.702 * x_down)
+    return ad.up(ad.dropout(x_down))
+
+
+@pytest.mark.parametrize("train", [False, True])
+def test_convpass_matches_official_forward(train: bool) -> None:
+    model = methods.apply(make_vit(), "convpass", scale=0.7, xavier_init=True)
+    plain = make_vit()
+    grid = plain.patch_embed.grid_size
+    with torch.no_grad():
+        for blk in model.blocks:
+            blk.convpass_attn.up.weight.normal_(0, 0.3)
+            blk.convpass_mlp.up.weight.normal_(0, 0.3)
+
+    def reference() -> Tensor:
+        x = embed(plain, img)
+        for blk, mine in zip(plain.blocks, model.blocks, strict=True):  # forward_block
+            x = x + blk.attn(blk.norm1(x)) + official_convpass(mine.convpass_attn, blk.norm1(x), grid) * 0.7
+            x = x + blk.mlp(blk.norm2(x)) + official_convpass(mine.convpass_mlp, blk.norm2(x), grid) * 0.7
+        return cls_head(plain, x)
+
+    img = make_input(batch=3)
+    with torch.no_grad():
+        got, want = run_both(model, reference, img, train)
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
+# ---- Hydra: parallel and sequential low-rank branches on attn.proj and mlp.fc2 ----
+
+
+def official_hydra_layer(branch: nn.Module, x: Tensor, scale: float) -> Tensor:
+    """`Hydra_layer.forward`: up_proj(dropout(down_proj(x))) * scale, on our branch's weights."""
+    return branch.up(branch.dropout(branch.down(x))) * scale
+
+
+@pytest.mark.parametrize("train", [False, True])
+def test_hydra_matches_official_forward(train: bool) -> None:
+    model = methods.apply(make_vit(), "hydra", dim=2, scale=0.5, dropout=0.2)
+    plain = make_vit()
+    with torch.no_grad():
+        for blk in model.blocks:
+            for layer in (blk.attn.proj, blk.mlp.fc2):
+                layer.hydra_par.up.weight.normal_(0, 0.3)
+                layer.hydra_seq.up.weight.normal_(0, 0.3)
+
+    def reference() -> Tensor:
+        x = embed(plain, img)
+        for blk, mine in zip(plain.blocks, model.blocks, strict=True):
+            h = blk.norm1(x)  # forward_vit_hydra_attn
+            q, k, v = heads(blk.attn.qkv(h), blk.attn)
+            o = (((q @ k.transpose(-2, -1)) * blk.attn.scale).softmax(dim=-1) @ v).transpose(1, 2).reshape(h.shape)
+            par = official_hydra_layer(mine.attn.proj.hydra_par, o, 0.5)
+            o = blk.attn.proj(o)
+            x = x + o + par + official_hydra_layer(mine.attn.proj.hydra_seq, o, 0.5)
+            z = blk.mlp.act(blk.mlp.fc1(blk.norm2(x)))  # forward_vit_hydra_ffn
+            par = official_hydra_layer(mine.mlp.fc2.hydra_par, z, 0.5)
+            z = blk.mlp.fc2(z)
+            x = x + z + par + official_hydra_layer(mine.mlp.fc2.hydra_seq, z, 0.5)
+        return cls_head(plain, x)
+
+    img = make_input(batch=3)
+    with torch.no_grad():
+        got, want = run_both(model, reference, img, train)
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
+# ---- SSF: scale and shift after patch embedding, norm1, qkv, proj, norm2, fc1, fc2 and the final norm ----
+
+
+def official_ssf(plain: nn.Module, img: Tensor, model: nn.Module) -> Tensor:
+    def ada(x: Tensor, name: str) -> Tensor:  # ssf_ada(x, scale, shift) = x * scale + shift
+        wrapper = model.get_submodule(name)
+        return x * wrapper.ssf_scale + wrapper.ssf_shift
+
+    pe = plain.patch_embed
+    x = ada(pe.proj(img).flatten(2).transpose(1, 2), "patch_embed.proj")  # PatchEmbed: proj, flatten, ssf_ada
+    x = torch.cat((plain.cls_token.expand(x.shape[0], -1, -1), x), dim=1) + plain.pos_embed
+    for i, blk in enumerate(plain.blocks):
+        h = ada(blk.norm1(x), f"blocks.{i}.norm1")
+        q, k, v = heads(ada(blk.attn.qkv(h), f"blocks.{i}.attn.qkv"), blk.attn)
+        o = (((q @ k.transpose(-2, -1)) * blk.attn.scale).softmax(dim=-1) @ v).transpose(1, 2).reshape(h.shape)
+        x = x + ada(blk.attn.proj(o), f"blocks.{i}.attn.proj")
+        h = ada(blk.norm2(x), f"blocks.{i}.norm2")
+        z = blk.mlp.act(ada(blk.mlp.fc1(h), f"blocks.{i}.mlp.fc1"))
+        x = x + ada(blk.mlp.fc2(z), f"blocks.{i}.mlp.fc2")
+    return plain.head(ada(plain.norm(x), "norm")[:, 0])  # norm, ssf_ada, class token, head
+
+
+def test_ssf_matches_official_forward() -> None:
+    model = methods.apply(make_vit(), "ssf", init_std=0.3).eval()  # a wide init: far from the identity
+    img = make_input()
+    with torch.no_grad():
+        torch.testing.assert_close(model(img), official_ssf(make_vit(), img, model), atol=1e-5, rtol=1e-5)
