@@ -26,9 +26,10 @@ Sources and choices (official code github.com/ChengHan111/E2VPT, commit 7a66e75)
   pooling); `src/models/vit_prompt/vit_prompt_VK.py` uses the same code as VPT.
 - Key-value prompts: per layer a (heads, num_kv_tokens, head_dim) tensor, kaiming-uniform with a=0, fan_in, leaky
   relu gain (bound sqrt(6 / (num_kv_tokens * head_dim)) for this 3-d shape, official `ORIGIN_INIT=2`), dropout
-  `kv_dropout` (official `QKV_dropout`), placed in front of the sequence's keys and values
-  (`src/models/vit_backbones/vit_changeVK.py`, `Attention.forward`, QUERY_PROMPT_MODE 0). In timm they join after
-  `q_norm`/`k_norm` (identity for standard ViTs).
+  `kv_dropout` (official `QKV_dropout`: one call for the key and one for the value prompt, each after expanding to
+  the batch, so the masks are per example), placed in front of the sequence's keys and values
+  (`src/models/vit_backbones/vit_changeVK.py`, `Attention.forward` L298-L309, QUERY_PROMPT_MODE 0). In timm they
+  join after `q_norm`/`k_norm` (identity for standard ViTs).
 - The official model also holds all-ones pruning masks as parameters (`prompt_soft_tokens_mask_cls_token`, ...) for
   the pruning stage; without pruning they are not created.
 - Pooling: as VPT (prompts removed before the final norm and timm's pooling). Not the identity at init, not mergeable.
@@ -71,15 +72,20 @@ class KVPrompts(nn.Module):
             nn.init.kaiming_uniform_(t, a=0, mode="fan_in", nonlinearity="leaky_relu")
         self.dropout = nn.Dropout(cfg.kv_dropout)
 
-    def keys_values(self) -> tuple[torch.Tensor, torch.Tensor]:
-        kv = self.dropout(self.e2vpt_kv)
-        return kv[0], kv[-1]  # shared: the same tensor is the key and the value prompt
+    def keys_values(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, heads, length, head_dim) key and value prompts. As the official code, each is expanded to the batch
+        before its own dropout call (key first), so masks differ per example and between key and value even
+        when one tensor serves as both (`vit_changeVK.py` L298-L309)."""
+        kv = self.e2vpt_kv
+        key = self.dropout(kv[0].unsqueeze(0).expand(batch, -1, -1, -1))
+        value = self.dropout(kv[-1].unsqueeze(0).expand(batch, -1, -1, -1))  # shared: kv[-1] is kv[0]
+        return key, value
 
 
 def _kv_prompt_attention_forward(
     attn: Attention, x: torch.Tensor, attn_mask: torch.Tensor | None = None, is_causal: bool = False
 ) -> torch.Tensor:
-    pk, pv = attn.e2vpt.keys_values()
+    pk, pv = attn.e2vpt.keys_values(x.shape[0])
     return prefixed_attention(attn, x, pk, pv, attn_mask, is_causal, "e2vpt")
 
 

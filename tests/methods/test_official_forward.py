@@ -21,6 +21,8 @@ Sources (https://github.com/<repo>/blob/<commit>/<path>):
 - RepAdapter: luogen1996/RepAdapter 360992fc2a36f069fd168754f14bc1986d869a8f, repadapter.py (L21-L24, L147-L172).
 - SSF: dongzelian/SSF e94e0e704a4ece1986a537c97a95158b46838f71, models/vision_transformer.py (L157-L259, L358-L395,
   L520-L535).
+- E2VPT: ChengHan111/E2VPT 7a66e75eef6b7e15df83463d31b60eba5938d208, src/models/vit_prompt/vit_prompt_VK.py
+  (L134, L172-L200), src/models/vit_backbones/vit_changeVK.py (Attention.forward L236-L309).
 - Hydra: extremebird/Hydra 4138457859666d49b9ca9e45473d8570586670bb, vtab1k/hydra.py (L8-L61).
 - DTL: heekhero/DTL bf6c51e679d7d2244f4c8337cb68a85b54e7c37a, models/vision_transformer.py (L424-L449).
 """
@@ -535,3 +537,33 @@ def test_ssf_matches_official_forward() -> None:
     img = make_input()
     with torch.no_grad():
         torch.testing.assert_close(model(img), official_ssf(make_vit(), img, model), atol=1e-5, rtol=1e-5)
+
+
+# ---- E2VPT (no pruning): VPT-deep visual prompts plus shared key-value prompts in front of keys and values ----
+
+
+def official_e2vpt(plain: nn.Module, img: Tensor, model: nn.Module, drop_p: nn.Module, drop_kv: nn.Module) -> Tensor:
+    b = img.shape[0]
+    n = model.blocks[0].vpt_prompt.shape[0]
+    x = embed(plain, img)
+    for i, (blk, mine) in enumerate(zip(plain.blocks, model.blocks, strict=True)):
+        prompts = drop_p(mine.vpt_prompt.unsqueeze(0).expand(b, -1, -1))  # prompt_dropout after expand
+        x = torch.cat((x[:, :1], prompts, x[:, 1 if i == 0 else 1 + n :]), dim=1)
+        h = blk.norm1(x)
+        q, k, v = heads(blk.attn.qkv(h), blk.attn)
+        shared = mine.attn.e2vpt.e2vpt_kv[0]  # deep_QKV_embeddings (SHARE_PARAM_KV), LAYER_BEHIND: prompt first
+        k = torch.cat((drop_kv(shared.expand(b, -1, -1, -1)), k), dim=2)
+        v = torch.cat((drop_kv(shared.expand(b, -1, -1, -1)), v), dim=2)
+        x = x + attention(blk.attn, q, k, v)
+        x = x + blk.mlp(blk.norm2(x))
+    return plain.head(plain.norm(x)[:, 0])
+
+
+@pytest.mark.parametrize("train", [False, True])
+def test_e2vpt_matches_official_forward_including_dropout_masks(train: bool) -> None:
+    model = methods.apply(make_vit(), "e2vpt", num_tokens=3, num_kv_tokens=2, dropout=0.3, kv_dropout=0.4)
+    drop_p, drop_kv, plain = nn.Dropout(0.3).train(train), nn.Dropout(0.4).train(train), make_vit()
+    img = make_input(batch=3)
+    with torch.no_grad():
+        got, want = run_both(model, lambda: official_e2vpt(plain, img, model, drop_p, drop_kv), img, train)
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
