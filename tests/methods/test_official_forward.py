@@ -23,6 +23,7 @@ Sources (https://github.com/<repo>/blob/<commit>/<path>):
   L520-L535).
 - E2VPT: ChengHan111/E2VPT 7a66e75eef6b7e15df83463d31b60eba5938d208, src/models/vit_prompt/vit_prompt_VK.py
   (L134, L172-L200), src/models/vit_backbones/vit_changeVK.py (Attention.forward L236-L309).
+- SCT: showlab/SCT 384cecb572c907022a35d2afd19a659412c12c0f, models/vision_transformer_sct.py (L272-L307, L340-L346).
 - Hydra: extremebird/Hydra 4138457859666d49b9ca9e45473d8570586670bb, vtab1k/hydra.py (L8-L61).
 - DTL: heekhero/DTL bf6c51e679d7d2244f4c8337cb68a85b54e7c37a, models/vision_transformer.py (L424-L449).
 """
@@ -566,4 +567,43 @@ def test_e2vpt_matches_official_forward_including_dropout_masks(train: bool) -> 
     img = make_input(batch=3)
     with torch.no_grad():
         got, want = run_both(model, lambda: official_e2vpt(plain, img, model, drop_p, drop_kv), img, train)
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
+# ---- SCT: a linear map on the salient channels of the residual stream after the attention add ----
+
+
+def test_sct_matches_official_forward() -> None:
+    channels = ((3, 17, 40, 5, 22, 9), (0, 47, 12, 30, 8, 21))  # one salient set per layer (2 layers, 6 of 48)
+    model = methods.apply(make_vit(), "sct", channels=channels).eval()
+    plain = make_vit()
+    img = make_input()
+    with torch.no_grad():
+        for blk in model.blocks:
+            blk.sct.linear.bias.normal_(0, 0.1)
+        x = embed(plain, img)
+        for blk, mine, idx in zip(plain.blocks, model.blocks, channels, strict=True):
+            x = x + blk.attn(blk.norm1(x))
+            x = x.clone()
+            x[..., list(idx)] += mine.sct.linear(x[..., list(idx)])  # ChannelAdapter: x[..., idx] += adapt_linear(.)
+            x = x + blk.mlp(blk.norm2(x))
+        torch.testing.assert_close(model(img), cls_head(plain, x), atol=1e-5, rtol=1e-5)
+
+
+# ---- VPT-Shallow: prompts inserted once after the class token and kept through every block ----
+
+
+@pytest.mark.parametrize("train", [False, True])
+def test_vpt_shallow_matches_official_forward(train: bool) -> None:
+    model = methods.apply(make_vit(), "vpt-shallow", num_tokens=5, dropout=0.5)
+    prompt, drop, plain = model.blocks[0].vpt_prompt, nn.Dropout(0.5).train(train), make_vit()
+    img = make_input(batch=3)
+
+    def reference() -> Tensor:  # incorporate_prompt, then the encoder (no deep prompts), encoder_norm, class token
+        x = embed(plain, img)
+        x = torch.cat((x[:, :1], drop(prompt.unsqueeze(0).expand(img.shape[0], -1, -1)), x[:, 1:]), dim=1)
+        return plain.head(plain.norm(plain.blocks(x))[:, 0])
+
+    with torch.no_grad():
+        got, want = run_both(model, reference, img, train)
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
