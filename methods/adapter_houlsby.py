@@ -14,14 +14,15 @@ Sources and choices:
   12 * (768*8 + 8 + 8*768 + 768) = 156,768 = 0.16M. Defaults follow this placement and size
   (`placement="mlp"`, `dim=8`); `placement="both"` is the paper's two adapters per block (0.31M on ViT-B/16) and
   `train_norms=True` adds adapter-bert's LayerNorm training (the block norms norm1 / norm2).
-- The VTAB-1k number compared with (0.16M) is NOAH's (arXiv:2206.04673, Table 1). NOAH's adapter (github.com/
+- The VTAB-1k number compared with (0.16M) is NOAH's (arXiv:2206.04673, Table 1; the same 19 numbers are in
+  `figures/table1.jpg` of the repository below). NOAH's adapter (github.com/
   ZhangYuanhan-AI/NOAH, commit e9c55f3, `model/module/adapter_super.py` L8-L74; rank 8 from
   `experiments/Adapter/ViT-B_prompt_adapter_8.yaml`) is y + up(dropout(quick_gelu(down(y)))) with QuickGELU
   x * sigmoid(1.702 x) and dropout `--drop_rate_adapter` 0.1 (`supernet_train_prompt.py` L209, not overridden by
   `configs/Adapter/VTAB/slurm_train_adapter_vtab.sh`), placed as `x + adapter(drop_path(mlp(norm2(x))))`
   (`model/supernet_vision_transformer_timm.py` L365): the adapter reads the drop-path'ed MLP output and its own
   branch is not dropped. Same in eval; in training a dropped example still gets up(act(down_bias)).
-  That setting is `act="quick_gelu", dropout=0.1, drop_path="before", init="official-reinit"`.
+  That setting is `act="quick_gelu", dropout=0.1, drop_path_position="before", init="official-reinit"`.
 - Init actually used by the reference code: both V-PETL Bench (written all zeros, L210-L214, then `init_weights`
   at L385) and NOAH (written xavier / N(0, 1e-6) bias, `adapter_super.py` L37-L45, then `init_weights` at
   `supernet_vision_transformer_timm.py` L462 -> `_init_vit_weights` L531, L684-L688) re-initialise every nn.Linear
@@ -59,7 +60,7 @@ class AdapterHoulsbyConfig(MethodConfig):
     act: Literal["gelu", "quick_gelu", "relu"] = "gelu"  # adapter-bert and V-PETL Bench: GELU; NOAH: QuickGELU
     dropout: float = Field(0.0, ge=0, lt=1)  # after the activation; adapter-bert / V-PETL: none; NOAH: 0.1
     # "around": drop_path(y + a(y)) (V-PETL Bench); "before": y' = drop_path(y), then y' + a(y') (NOAH)
-    drop_path: Literal["around", "before"] = "around"
+    drop_path_position: Literal["around", "before"] = "around"
     train_norms: bool = False  # adapter-bert trains LayerNorms too; V-PETL Bench does not (the 0.16M count)
 
 
@@ -102,7 +103,7 @@ class AdapterHoulsby(Method):
 
         insert_per_block(model, self.spec.id, make, _houlsby_block_forward)
         for block in _vit.blocks(model):
-            block.adapter_houlsby_drop_path = cfg.drop_path  # a plain attribute read by the block forward
+            block.adapter_houlsby_drop_path = cfg.drop_path_position  # a plain attribute read by the block forward
         if self.cfg.train_norms:
             for block in _vit.blocks(model):
                 block.norm1.requires_grad_(True)

@@ -9,7 +9,8 @@ Sources and choices:
   `target="q,v"` gives the paper's separate pairs on the q and v rows of the fused layer (V-PETL Bench's form).
   Both have the same count on ViT-B/16 with r=8:
   12 * (8*768 + 8*2304) = 12 * 2 * (8*768 + 8*768) = 294,912 = 0.29M, the VTAB-1k figure.
-- The VTAB-1k number compared with (0.29M row) is NOAH's (arXiv:2206.04673, Table 1, copied by V-PETL Bench).
+- The VTAB-1k number compared with (0.29M row) is NOAH's (arXiv:2206.04673, Table 1, copied by V-PETL Bench;
+  the same 19 numbers are in `figures/table1.jpg` of the NOAH repository at commit e9c55f3).
   NOAH's code (github.com/ZhangYuanhan-AI/NOAH, commit e9c55f3, `model/supernet_vision_transformer_timm.py`):
   one pair on the fused qkv, `LoRA_a` (C -> r) and `LoRA_b` (r -> 3C), no alpha/r scaling, `LoRA_drop` on the
   branch input (L225-L229, L242, L277-L281), rank 8 (`experiments/LoRA/ViT-B_prompt_lora_8.yaml`) and dropout

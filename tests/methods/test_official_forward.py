@@ -176,7 +176,7 @@ def official_vpetl_adapter(plain: nn.Module, img: Tensor, weights: list, dp: nn.
 
 @pytest.mark.parametrize("train", [False, True])
 def test_adapter_noah_setting_matches_noah_forward(train: bool) -> None:
-    options = dict(act="quick_gelu", dropout=0.1, drop_path="before", init="official-reinit")
+    options = dict(act="quick_gelu", dropout=0.1, drop_path_position="before", init="official-reinit")
     model = methods.apply(make_vit(), "adapter-houlsby", **options)
     for blk in model.blocks:
         blk.drop_path1 = blk.drop_path2 = DropFirstExample()
@@ -198,7 +198,7 @@ def test_adapter_vpetl_setting_matches_vpetl_forward() -> None:
     with torch.no_grad():
         want = official_vpetl_adapter(make_vit(), img, weights, DropFirstExample())
         torch.testing.assert_close(model(img), want, atol=1e-5, rtol=1e-5)
-        noah_placement = methods.apply(make_vit(), "adapter-houlsby", init="official-reinit", drop_path="before")
+        noah_placement = methods.apply(make_vit(), "adapter-houlsby", init="official-reinit", drop_path_position="before")
         for blk, w in zip(noah_placement.blocks, weights, strict=True):
             blk.drop_path1 = blk.drop_path2 = DropFirstExample()
             bn = blk.adapter_houlsby_mlp
