@@ -198,7 +198,9 @@ def test_adapter_vpetl_setting_matches_vpetl_forward() -> None:
     with torch.no_grad():
         want = official_vpetl_adapter(make_vit(), img, weights, DropFirstExample())
         torch.testing.assert_close(model(img), want, atol=1e-5, rtol=1e-5)
-        noah_placement = methods.apply(make_vit(), "adapter-houlsby", init="official-reinit", drop_path_position="before")
+        noah_placement = methods.apply(
+            make_vit(), "adapter-houlsby", init="official-reinit", drop_path_position="before"
+        )
         for blk, w in zip(noah_placement.blocks, weights, strict=True):
             blk.drop_path1 = blk.drop_path2 = DropFirstExample()
             bn = blk.adapter_houlsby_mlp
