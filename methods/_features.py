@@ -23,3 +23,8 @@ def embed_tokens(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 def set_forward_features(model: nn.Module, forward: FeaturesForward) -> None:
     """Route `model.forward_features(...)` through `forward(model, x, attn_mask=None, is_causal=False)`."""
     model.forward_features = types.MethodType(forward, model)  # type: ignore[method-assign]
+
+
+def set_forward_head(model: nn.Module, forward: Callable[..., torch.Tensor]) -> None:
+    """Route `model.forward_head(x, pre_logits=False)` through `forward(model, x, pre_logits=False)`."""
+    model.forward_head = types.MethodType(forward, model)  # type: ignore[method-assign]

@@ -9,14 +9,24 @@ Sources and choices:
   to the MLP branch, outside drop-path: x + drop_path(mlp(norm2(x))) + s * up(dropout(relu(down(x)))).
 - Init "lora": down kaiming-uniform (a=sqrt(5)), up weight and both biases zero, so the model starts exactly as
   the backbone (the shared `Bottleneck` with `init="zero_up"`).
-- Bottleneck size: the official image default is 64 (`--ffn_num`); the VTAB-1k row (V-PETL Bench, taken from
-  NOAH's table) uses 8: V-PETL Bench `scripts/run_vit_adaptformer.sh` topN=8 (synbol/Parameter-Efficient-
-  Transfer-Learning-Benchmark, commit c188fad). Default `dim=8`.
-- Scale: official 0.1 (default here); V-PETL Bench `models/vision_transformer_adaptformer.py` uses 1.0.
-  `learnable_scale=True` is the official "learnable_scalar" option.
-- LayerNorm: the official image setting has none (default `layernorm="none"`). V-PETL Bench's AdaptFormer keeps
-  the adapter's own input LayerNorm ("in"), which adds 2*768 per block and gives 175,200 (0.18M), not its printed
-  0.16M; `layernorm="in"` reproduces that variant.
+- The VTAB-1k row compared with (0.16M) is the Convpass paper's AdaptFormer baseline (Jie & Deng,
+  arXiv:2207.07039; the PDF in github.com/JieShibo/PETL-ViT, commit 026e4f1, `convpass/pdf.pdf`): Table 1
+  "AdaptFormer 0.16", Sec. 4.1 "the hidden dimension h of Adapter, AdaptFormer and Convpass ... set to 8" and "the
+  hyperparameter s of Convpass and AdaptFormer is roughly searched from {0.01, 0.1, 1, 10, 100}" (per task; the
+  chosen values are not published), Sec. 2.2 X' = X + MLP(X) + s * phi(X W_down) W_up (no LayerNorm). So that
+  setting is `dim=8`, `layernorm="none"` and `scale` per task from that grid. NOAH's table has no AdaptFormer row.
+- Bottleneck size: the official image default is 64 (`main_image.py` `--ffn_num`); default `dim=8`, the VTAB-1k
+  setting above (also V-PETL Bench `scripts/run_vit_adaptformer.sh` topN=8).
+- Scale: default 0.1, the official image setting. V-PETL Bench's VTAB code (github.com/synbol/Parameter-
+  Efficient-Transfer-Learning-Benchmark, commit c188fad, `ImageClassification/models/vision_transformer_adaptformer.py`
+  L196-L252) uses `adapter_scalar="1.0"` and `adapter_layernorm_option="in"` (an input LayerNorm, 2*768 more per
+  block: 175,200 = 0.18M). `learnable_scale=True` is the official "learnable_scalar" option (starts at 1.0 there;
+  here at `scale`).
+- Init actually used by V-PETL Bench: its `Adaptformer` writes the "lora" init (L225-L230), but the model's
+  `init_weights` (L407 -> `init_weights_vit_timm` L482-L487) then re-draws every nn.Linear, down_proj AND
+  up_proj, from timm trunc-normal std 0.02 with zero biases, so its model does not start as the backbone.
+  `init="official-reinit"` gives that; V-PETL Bench's setting is `scale=1.0, layernorm="in",
+  init="official-reinit"`. The official AdaptFormer code has no such re-init (default `init="lora"`).
 - Count on ViT-B/16 with the defaults: 12 * (768*8 + 8 + 8*768 + 768) = 156,768 = 0.16M (published 0.16M).
 """
 
@@ -41,6 +51,7 @@ class AdaptFormerConfig(MethodConfig):
     learnable_scale: bool = False  # official option "learnable_scalar" (starts at 1.0 there; here at `scale`)
     dropout: float = Field(0.1, ge=0, lt=1)  # official Adapter(dropout=0.1)
     layernorm: Literal["none", "in"] = "none"  # official image setting "none"; V-PETL Bench "in"
+    init: Literal["lora", "official-reinit"] = "lora"  # official "lora"; V-PETL Bench in effect N(0, .02^2) both
 
 
 class AdaptMLP(nn.Module):
@@ -49,8 +60,9 @@ class AdaptMLP(nn.Module):
     def __init__(self, dim: int, cfg: AdaptFormerConfig) -> None:
         super().__init__()
         self.norm = nn.LayerNorm(dim) if cfg.layernorm == "in" else nn.Identity()
+        init = "zero_up" if cfg.init == "lora" else cfg.init
         self.bottleneck = Bottleneck(
-            dim, cfg.dim, act="relu", init="zero_up", scale=cfg.scale, learnable_scale=cfg.learnable_scale,
+            dim, cfg.dim, act="relu", init=init, scale=cfg.scale, learnable_scale=cfg.learnable_scale,
             dropout=cfg.dropout,
         )
 
@@ -68,6 +80,9 @@ def _adaptformer_block_forward(
 @register("adaptformer", config=AdaptFormerConfig, mergeable=False, identity_at_init=True, paper="2205.13535")
 class AdaptFormer(Method):
     cfg: AdaptFormerConfig
+
+    def identity_at_init(self) -> bool:
+        return self.cfg.init == "lora"
 
     def apply(self, model: nn.Module) -> None:
         dim = _vit.embed_dim(model)

@@ -19,9 +19,15 @@ Sources and choices:
 - Depth: "0-11" and "6-11" are ViT-B's 12 blocks; for other depths the defaults are every block for the low-rank
   maps and the second half (blocks depth//2 ... depth-1) for the additions, which gives 0-11 / 6-11 at depth 12.
   `low_rank_blocks` / `add_after_blocks` select others.
-- Pooling: the official ViT averages the patch tokens and then applies the final norm; we keep the backbone's own
-  head (timm's `global_pool` and norms), as for every method here.
-- Implemented as an instance-level `forward_features` on the model. Not mergeable (swish of the running sum).
+- Pooling: the official ViT (`models/vision_transformer.py` L446-L449) classifies
+  `head(norm(x[:, num_tokens:].mean(dim=1)))`: the mean of the patch tokens (class token left out), then the
+  pretrained final norm. Default `pool="official"` does the same: `forward_features` returns the tokens before
+  the final norm and an instance-level `forward_head` averages the tokens after the prefix (class / register)
+  tokens, applies `model.norm`, then timm's `fc_norm` (Identity on class-token ViTs) and the head. The features
+  the head sees differ from the backbone's class token, so the model is not the backbone at init.
+  `pool="backbone"` keeps the backbone's own head path (timm's `global_pool` on the normed tokens).
+- Implemented as instance-level `forward_features` (and `forward_head`) on the model. Not mergeable (swish of the
+  running sum).
 
 PARAM_NOTES (ViT-B/16, C=768, 12 blocks; head excluded): 12 x (2*768 + 768*2) = 36,864 = 0.04M, equal to
 V-PETL Bench's VTAB-1k 0.04M. DTL+ adds 768 x k x k (k=5: 19,200).
@@ -30,6 +36,7 @@ V-PETL Bench's VTAB-1k 0.04M. DTL+ adds 768 x k x k (k=5: 19,200).
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import torch
 from pydantic import Field
@@ -47,6 +54,7 @@ class DTLConfig(MethodConfig):
     low_rank_blocks: tuple[int, ...] | None = None  # None: every block (scripts: 0-11)
     add_after_blocks: tuple[int, ...] | None = None  # None: second half (scripts: 6-11 of 12)
     fusion_size: int = Field(0, ge=0)  # 0: DTL (train_dtl.sh); DTL+ uses 3, 4 or 5 per task (train_dtl+.sh)
+    pool: Literal["official", "backbone"] = "official"  # official: norm(mean of patch tokens); backbone: timm's
 
 
 class DTLSide(nn.Module):
@@ -64,6 +72,7 @@ class DTLSide(nn.Module):
             nn.init.kaiming_uniform_(a, a=math.sqrt(5))
         self.fusion = nn.Conv2d(dim, dim, k, padding="same", groups=dim, bias=False) if k else None
         self.num_prefix, self.grid = 0, None  # set by apply: tokens kept out of the fusion conv, patch grid
+        self.official_pool = cfg.pool == "official"
 
     def delta(self, block_index: int, x: torch.Tensor) -> torch.Tensor:
         j = self.slot[block_index]
@@ -93,7 +102,14 @@ def _dtl_forward_features(
         x = block(x, attn_mask=attn_mask, is_causal=is_causal)
         if i in side.add_after and isinstance(running, torch.Tensor):
             x = x + side.addition(running)
-    return model.norm(x)
+    return x if side.official_pool else model.norm(x)
+
+
+def _dtl_forward_head(model: nn.Module, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+    """Official DTL head: mean of the tokens after the prefix tokens, then the final norm (then fc_norm, head)."""
+    x = model.fc_norm(model.norm(x[:, model.num_prefix_tokens :].mean(dim=1)))
+    x = model.head_drop(x)
+    return x if pre_logits else model.head(x)
 
 
 def _resolve(blocks: tuple[int, ...] | None, default: range, depth: int, name: str) -> list[int]:
@@ -106,6 +122,9 @@ def _resolve(blocks: tuple[int, ...] | None, default: range, depth: int, name: s
 @register("dtl", config=DTLConfig, mergeable=False, identity_at_init=True, paper="2312.07856")
 class DTL(Method):
     cfg: DTLConfig
+
+    def identity_at_init(self) -> bool:
+        return self.cfg.pool == "backbone"
 
     def _layout(self, depth: int) -> tuple[list[int], list[int]]:
         low = _resolve(self.cfg.low_rank_blocks, range(depth), depth, "low_rank_blocks")
@@ -124,3 +143,5 @@ class DTL(Method):
         side.num_prefix, side.grid = _vit.num_prefix_tokens(model), model_grid(model)
         model.dtl = side.to(ref.device, ref.dtype)
         _features.set_forward_features(model, _dtl_forward_features)
+        if self.cfg.pool == "official":
+            _features.set_forward_head(model, _dtl_forward_head)

@@ -16,8 +16,19 @@ Sources and choices:
   The published 0.07M (V-PETL Bench VTAB-1k; paper Table 1 "FacT-TK<=32" 0.069M) is the mean over the 19 tasks of
   the official per-task TK ranks (13 tasks r=32, 6 tasks r=16): 68,985 -> 0.07M; the TT mean is 39,734 (0.04M,
   the paper's "FacT-TT<=16"). Our test checks exactly this task-average (`OFFICIAL_VTAB`).
-- Our own layout of the fc1/fc2 slices (row/column blocks of C) differs from the official reshape order; the
-  parameter set and the function class are the same. V-PETL Bench has no FacT implementation of its own (its
+- TK slice layout. The official `fact_tk.py` (commit 026e4f1, L59-L104) gives each block 12 columns of P: 4 to
+  the attention (`FacTc @ FacTp[:, idx:idx+4]`, T of shape r x r x 4) and 8 to the MLP (T' of shape r x r x 8).
+  q/k/v/proj use T[:, :, j] with the first core mode on the input side (`FacTu(x) @ T[:, :, j]`). fc1 uses
+  F1 = T'[:, :, :4].reshape(r, 4r) and reads the product `FacTu(x) @ F1` as 4 output blocks of r, so block m maps
+  input a to output t by F1[a, m*r + t] = T'[a, (m*r + t) // 4, (m*r + t) % 4]: every fc1 block mixes all four P
+  columns and a quarter of the core's second mode. fc2 uses F2 = T'[:, :, 4:].reshape(r, 4r) transposed
+  (`FacTu(x).reshape(.., 4r) @ F2.t()`: input t of block m to output a by F2[a, m*r + t]). Default
+  `tk_layout="official"` is exactly this map from (C, P) to the slice matrices (same outputs for the same weights,
+  `tests/methods/test_official_forward.py`). `tk_layout="per-slice"` is the plain Tucker form
+  M_j = C x_3 P[:, j] on every slice (first core mode = output): same count and init, a different function of
+  (C, P) on the MLP slices.
+- TT slice layout (fc1 row blocks and fc2 column blocks of C, `fact_tt.py` `fc1_FacTs` Linear(r, 4r) /
+  `fc2_FacTs` Linear(4r, r)) is the official one. V-PETL Bench has no FacT implementation of its own (its
   `vision_transformer_fact.py` is a copy of its VPT-shallow file).
 - Mergeable: every update is linear in the frozen weight's input, so `merge` adds s * V M U to each slice.
 """
@@ -55,6 +66,7 @@ OFFICIAL_VTAB: dict[str, dict[str, tuple[int, float]]] = {
     },
 }
 _DEFAULTS = {"tt": (8, 1.0), "tk": (32, 10.0)}  # most common official (rank, scale) per variant
+_KINDS = ("attn", "attn", "fc1", "fc2")  # per block, in `_targets` order: qkv, proj, fc1, fc2
 
 
 class FacTConfig(MethodConfig):
@@ -62,6 +74,7 @@ class FacTConfig(MethodConfig):
     rank: int | None = Field(None, ge=1)  # None -> tt 8 / tk 32 (most common official per-task rank)
     scale: float | None = None  # None -> tt 1.0 / tk 10.0 (most common official per-task scale)
     dropout: float = Field(0.1, ge=0, lt=1)  # official nn.Dropout(0.1)
+    tk_layout: Literal["official", "per-slice"] = "official"  # official fact_tk.py reshape, or M_j = C x_3 P[:, j]
 
     def resolved(self) -> tuple[int, float]:
         rank, scale = _DEFAULTS[self.variant]
@@ -77,9 +90,11 @@ def _uniform_(t: torch.Tensor, fan_in: int) -> torch.Tensor:
 class FacTShared(nn.Module):
     """The factors shared by all blocks: U (r x C), V (C x r) and, for TK, the core C and the factor P."""
 
-    def __init__(self, dim: int, rank: int, n_slices: int, variant: str, scale: float, dropout: float) -> None:
+    def __init__(
+        self, dim: int, rank: int, n_slices: int, variant: str, scale: float, dropout: float, tk_layout: str
+    ) -> None:
         super().__init__()
-        self.variant, self.scale = variant, scale
+        self.variant, self.scale, self.tk_layout = variant, scale, tk_layout
         self.u = nn.Parameter(_uniform_(torch.empty(rank, dim), dim))
         self.v = nn.Parameter(torch.zeros(dim, rank))
         self.dropout = nn.Dropout(dropout)
@@ -87,15 +102,24 @@ class FacTShared(nn.Module):
             self.core = nn.Parameter(nn.init.xavier_uniform_(torch.empty(rank, rank, rank)))
             self.p = nn.Parameter(nn.init.xavier_uniform_(torch.empty(rank, n_slices)))
 
-    def tk_cores(self, cols: slice) -> torch.Tensor:
-        """(n, r, r) cores C x_3 P[:, j] for the factor columns `cols`."""
-        return torch.einsum("abc,cn->nab", self.core, self.p[:, cols])
+    def tk_cores(self, cols: slice, kind: str) -> torch.Tensor:
+        """(n, r_out, r_in) slice cores for the factor columns `cols` of one layer (`kind` attn / fc1 / fc2)."""
+        t = torch.einsum("abc,cn->abn", self.core, self.p[:, cols])  # official `FacTc @ FacTp[:, cols]`
+        if self.tk_layout == "per-slice":
+            return t.permute(2, 0, 1)  # M_j = T[:, :, j], first mode = output
+        if kind == "attn":  # official: FacTu(x) @ T[:, :, j], first mode = input
+            return t.permute(2, 1, 0)
+        r, n = t.shape[0], t.shape[2]
+        blocks = t.reshape(r, n * r).view(r, n, r)  # official T.reshape(r, n*r); block m = columns m*r ... m*r+r-1
+        if kind == "fc1":  # FacTu(x) @ F, read as n blocks of r: block m maps input a to output t by F[a, m*r+t]
+            return blocks.permute(1, 2, 0)
+        return blocks.permute(1, 0, 2)  # fc2: (.. @ F.t()): input t of block m to output a by F[a, m*r+t]
 
 
 def _cores(linear: nn.Module) -> torch.Tensor:
     shared: FacTShared = linear.fact_ref[0]
     if shared.variant == "tk":
-        return shared.tk_cores(linear.fact_cols)
+        return shared.tk_cores(linear.fact_cols, linear.fact_kind)
     return linear.fact_cores
 
 
@@ -150,12 +174,14 @@ class FacT(Method):
         targets = self._targets(model)
         ref = targets[0][0].weight
         n_total = sum(n for _, _, n in targets)
-        shared = FacTShared(_vit.embed_dim(model), rank, n_total, self.cfg.variant, scale, self.cfg.dropout)
+        shared = FacTShared(
+            _vit.embed_dim(model), rank, n_total, self.cfg.variant, scale, self.cfg.dropout, self.cfg.tk_layout
+        )
         model.fact_shared = shared.to(ref.device, ref.dtype)
         col = 0
-        for layer, axis, n in targets:
+        for (layer, axis, n), kind in zip(targets, _KINDS * len(model.blocks), strict=True):
             layer.fact_ref = [model.fact_shared]  # a plain list: not a registered (duplicated) submodule
-            layer.fact_axis = axis
+            layer.fact_axis, layer.fact_kind = axis, kind
             if self.cfg.variant == "tt":
                 cores = torch.empty(n, rank, rank, device=ref.device, dtype=ref.dtype)
                 for c in cores:  # official Linear(r, r) / Linear(r, 4r) / Linear(4r, r) default init
@@ -169,7 +195,7 @@ class FacT(Method):
     def merge(self, model: nn.Module) -> None:
         for layer, _, _ in self._targets(model):
             layer.weight.copy_((layer.weight.double() + _delta_weight(layer)).to(layer.weight.dtype))
-            for attr in ("fact_ref", "fact_axis", "fact_cores", "fact_cols"):
+            for attr in ("fact_ref", "fact_axis", "fact_kind", "fact_cores", "fact_cols"):
                 if hasattr(layer, attr):
                     delattr(layer, attr)
             _vit.restore_forward(layer)

@@ -26,8 +26,13 @@ Sources and choices:
   of skipped layers are never used).
 - Side initialisation: the paper initialises the side network from the backbone pruned by Fisher information on
   task data (`load_side_pretrained_weights fisher-v2`). That needs the downstream data, so it is not done here: the
-  side blocks get timm's ViT init (trunc-normal std 0.02 weights, zero biases) and the ladders PyTorch's Linear
-  init. V-PETL Bench (commit c188fad) publishes an LST row for VTAB-1k but no LST code, so its init is unknown.
+  side blocks get timm's ViT init (trunc-normal std 0.02 weights, zero biases). V-PETL Bench (commit c188fad)
+  publishes an LST row for VTAB-1k but no LST code, so its init is unknown.
+- Ladders and projections: the official `_init_weights` (`modeling_side_t5.py` L798-L802, "This is for adapter
+  layers") draws every plain nn.Linear, i.e. `side_first_downsample`, the `side_downsamples` ladders and
+  `side_final_upsample`, from N(0, 0.01^2) with a zero bias; `init_weights()` runs after they are built.
+  Default `init="official"` does the same for `first_down`, `downs` and `up`; `init="torch"` keeps PyTorch's
+  nn.Linear defaults.
 - Dropout: T5's side blocks inherit T5's dropout; timm ViTs for VTAB run without dropout, so side blocks have none.
 - Pooling: the side output is (B, N, C) for all tokens, so timm's `forward_head` pools it exactly as it would the
   backbone's features (class token, average over patches, map) and applies `fc_norm` and the head.
@@ -42,6 +47,8 @@ ladders 13 x (768*96+96) = 959,712 (12 blocks + embeddings); gates 12; final nor
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import torch
 from pydantic import Field
@@ -58,6 +65,7 @@ class LSTConfig(MethodConfig):
     gate_temperature: float = Field(0.1, gt=0)  # training_args.py: gate_T=0.1
     gate_init: float = 0.0  # training_args.py: gate_alpha=0 (sigmoid(0) = 0.5)
     side_layers: tuple[int, ...] | None = None  # None: every layer (reproduces V-PETL Bench's 2.38M)
+    init: Literal["official", "torch"] = "official"  # ladders / projections N(0, 0.01^2), zero bias (official)
 
 
 class LadderSideNetwork(nn.Module):
@@ -78,6 +86,9 @@ class LadderSideNetwork(nn.Module):
             block.apply(init_weights_vit_timm)
         self.norm = _layer_norm(side)
         self.up = nn.Linear(side, dim)
+        if cfg.init == "official":
+            for linear in (self.first_down, *self.downs, self.up):
+                _normal_001_(linear)
         self.slot = {layer: j for j, layer in enumerate(self.layers)}  # backbone layer -> side index
 
     def ladder(self, j: int, side: torch.Tensor, feats: torch.Tensor, **block_kwargs: object) -> torch.Tensor:
@@ -85,6 +96,14 @@ class LadderSideNetwork(nn.Module):
         g = torch.sigmoid(self.gates[j] / self.temperature).to(side.dtype)
         side = g * side + (1 - g) * self.downs[j](feats)
         return self.blocks[j](side, **block_kwargs)
+
+
+def _normal_001_(linear: nn.Linear) -> None:
+    """The official T5 side network's init of its adapter-like Linears: N(0, 0.01^2) weight, zero bias."""
+    with torch.no_grad():
+        nn.init.normal_(linear.weight, mean=0.0, std=0.01)
+        if linear.bias is not None:
+            nn.init.zeros_(linear.bias)
 
 
 def _layer_norm(dim: int, **kwargs: object) -> nn.LayerNorm:

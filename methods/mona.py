@@ -15,8 +15,14 @@ Sources and choices:
 - Class / register tokens (not in Swin): convolved as 1x1 images, so only each kernel's centre tap touches them
   (`methods/layers/token_grid.py`, as Convpass's official code treats the class token). The grid is the model's
   patch grid (`patch_embed.grid_size`), or the square grid of the patch tokens when the input size differs.
-- Init: the official code sets none for Mona, so every layer keeps PyTorch's defaults (`Bottleneck(init="torch")`);
-  Mona does not start as the backbone (up projection non-zero, gamma 1e-6).
+- Init: `Mona` itself sets none, but the official training script calls `model.init_weights()`
+  (`Swin-Transformer-Classification/tools/train.py` L176), which reaches the backbone's `init_weights`
+  (`swin_transformer_mona.py` L665-L687): `self.apply(_init_weights)` gives every nn.Linear, Mona's `project1`
+  and `project2` included, a timm trunc-normal std 0.02 weight and a zero bias, and every LayerNorm weight 1 /
+  bias 0; the pretrained checkpoint, loaded afterwards, has no Mona weights. The convolutions keep PyTorch's
+  defaults. Default `init="official-reinit"` does exactly this (the paper gives no init); `init="torch"` keeps
+  PyTorch's nn.Linear defaults (up projection std ~0.072 and random biases on ViT-B). Either way Mona does not
+  start as the backbone (up projection non-zero, gamma 1e-6).
 - The official bottleneck width 64 is hard-coded (`Mona(dim, 8)`'s factor argument is unused); default `dim=64`.
 - Count: no VTAB-1k count is published for Mona (V-PETL Bench has no Mona row). On ViT-B/16 each Mona has
   4*768 (LayerNorm weight and bias, gamma, gammax) + 768*64+64 + 64*(9+25+49)+3*64 + 64*64+64 + 64*768+768
@@ -24,6 +30,8 @@ Sources and choices:
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import torch
 from pydantic import Field, field_validator
@@ -42,6 +50,7 @@ class MonaConfig(MethodConfig):
     kernels: tuple[int, ...] = (3, 5, 7)  # official MonaOp conv1/conv2/conv3 kernel sizes
     dropout: float = Field(0.1, ge=0, lt=1)  # official nn.Dropout(p=0.1)
     gamma_init: float = 1e-6  # official gamma = ones * 1e-6 (gammax = ones)
+    init: Literal["official-reinit", "torch"] = "official-reinit"  # official: Linear N(0, .02^2), zero biases
 
     @field_validator("kernels")
     @classmethod
@@ -84,7 +93,7 @@ class MonaLayer(nn.Module):
         self.gamma = nn.Parameter(torch.full((dim,), cfg.gamma_init))
         self.gammax = nn.Parameter(torch.ones(dim))
         mid = TokenGridConv(MultiKernelConv(cfg.dim, cfg.kernels), n_prefix, grid)
-        self.bottleneck = Bottleneck(dim, cfg.dim, act="gelu", init="torch", dropout=cfg.dropout, mid=mid)
+        self.bottleneck = Bottleneck(dim, cfg.dim, act="gelu", init=cfg.init, dropout=cfg.dropout, mid=mid)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.bottleneck(self.norm(x) * self.gamma + x * self.gammax)

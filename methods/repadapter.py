@@ -7,14 +7,17 @@ Sources and choices:
   qkv) and in front of the MLP (on norm2(x), feeding fc1). Linear, so it folds into qkv / fc1 after training.
   `placement="attn"` is the official "repattn" variant. We apply it to the input of qkv and fc1, the only layers
   that read the attention / MLP input in a timm Block - the same function.
-- Adapter: x + s * B(dropout(A x)), A dense C -> 8 (xavier weight, zero bias), B group-wise 8 -> C with 2 groups
-  (zero weight and bias, so the model starts as the backbone), Dropout(0.1).
+- Adapter (`repadapter.py` L147-L172): x + s * B(dropout(A x)), A a Conv1d C -> 8 (xavier weight, zero bias),
+  B a Conv1d 8 -> C with 2 groups (zero weight and bias, so the model starts as the backbone), Dropout(0.1);
+  placed by `forward_vit_block_adapter` (L21-L24) on norm1(x) and norm2(x). None of the official scripts
+  re-initialise it after insertion (`train.py` L95-L133), so this written init is the effective one.
 - Scale s is per task in `configs/repblock/*.yaml` (0.1 ... 10); default 0.1, the most common value.
 - Biases: the official code has biases on A and B: 24 * (6152 + 3840) = 239,808 = 0.24M on ViT-B/16. The
   published count (paper Table 1, Hydra's table and V-PETL Bench VTAB-1k: 0.22M) is the bias-free one:
   24 * (768*8 + 768*4) = 221,184 = 0.22M. Default `bias=False` reproduces the published count; `bias=True` gives the
-  official code's layers. V-PETL Bench has no RepAdapter implementation of its own (its
-  `vision_transformer_repadapter.py` is a copy of its VPT-shallow file).
+  official code's layers (same outputs for the same weights: `tests/methods/test_official_forward.py`). V-PETL
+  Bench has no RepAdapter implementation of its own (its `vision_transformer_repadapter.py` is a copy of its
+  VPT-shallow file).
 - Merge: W' = W (I + s B A), b' = W s (B a + b_B) + b, B made dense from its groups (official `sparse2dense`).
 """
 

@@ -86,7 +86,7 @@ def test_params_set_values_are_yaml_scalars(capsys: pytest.CaptureFixture[str]) 
                        "--model", "vit_tiny_patch16_224", "--json")
     data = json.loads(out)
     assert code == 0
-    assert data["config"] == {"r": 4, "alpha": 0.5, "dropout": 0.0, "target": "q,v"}
+    assert data["config"] == {"r": 4, "alpha": 0.5, "dropout": 0.0, "target": "q,v", "init": "paper"}
     expected = independent_count("lora", "vit_tiny_patch16_224", r=4, target="q,v", alpha=0.5)
     assert (data["total"], data["trainable"], data["trainable_excluding_head"]) == expected
     code, out, _ = run(capsys, "params", "fact", "--set", "rank=null", "--json")

@@ -12,12 +12,32 @@ import math
 from typing import Literal
 
 import torch
+from timm.layers import trunc_normal_
 from torch import nn
 
-Init = Literal["zero_up", "xavier_zero_up", "houlsby", "torch"]
-Act = Literal["gelu", "relu", "identity"]
+Init = Literal["zero_up", "xavier_zero_up", "houlsby", "torch", "official-reinit"]
+Act = Literal["gelu", "quick_gelu", "relu", "identity"]
 
-_ACTS: dict[str, type[nn.Module]] = {"gelu": nn.GELU, "relu": nn.ReLU, "identity": nn.Identity}
+
+class QuickGELU(nn.Module):
+    """x * sigmoid(1.702 x), the CLIP-style GELU approximation NOAH's adapter uses (`adapter_super.py` L8-L10)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.sigmoid(1.702 * x)
+
+
+_ACTS: dict[str, type[nn.Module]] = {"gelu": nn.GELU, "quick_gelu": QuickGELU, "relu": nn.ReLU, "identity": nn.Identity}
+
+
+def reinit_linear_(linear: nn.Linear) -> None:
+    """timm's ViT init of a Linear (`init_weights_vit_timm` / `_init_vit_weights`): weight from timm's
+    `trunc_normal_(std=.02)` (truncated at +-2 absolute, so in effect an untruncated N(0, 0.02^2)) and zero bias.
+    NOAH, V-PETL Bench and Mona's official code run this on every nn.Linear of the model after building it, so it is
+    the effective init of their adapters and LoRA matrices ("official-reinit" below)."""
+    with torch.no_grad():
+        trunc_normal_(linear.weight, std=0.02)
+        if linear.bias is not None:
+            nn.init.zeros_(linear.bias)
 
 
 class Bottleneck(nn.Module):
@@ -26,8 +46,9 @@ class Bottleneck(nn.Module):
     init "zero_up": down as nn.Linear (kaiming-uniform a=sqrt(5)), up and biases zero; the branch outputs exactly
     0 at init (AdaptFormer's official `init_option="lora"`). "xavier_zero_up": the same with a xavier-uniform down
     weight (Hydra, RepAdapter). "houlsby": all weights from a zero-mean normal with std 1e-2 truncated at 2 std,
-    biases zero (Houlsby et al. 2019, Sec. 3.6: near-identity). "torch": PyTorch's nn.Linear defaults (Mona's
-    official code sets no init of its own).
+    biases zero (Houlsby et al. 2019, Sec. 3.6: near-identity). "torch": PyTorch's nn.Linear defaults.
+    "official-reinit": both weights timm trunc-normal std 0.02, biases zero (`reinit_linear_`): the init that
+    NOAH's, V-PETL Bench's and Mona's code give their adapters in effect, whatever their adapter class writes.
     """
 
     def __init__(
@@ -57,6 +78,10 @@ class Bottleneck(nn.Module):
 
     def _init(self, init: Init) -> None:
         if init == "torch":
+            return
+        if init == "official-reinit":
+            reinit_linear_(self.down)
+            reinit_linear_(self.up)
             return
         with torch.no_grad():
             if init == "houlsby":

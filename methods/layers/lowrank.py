@@ -9,9 +9,13 @@ One slice covering all rows is plain LoRA on the layer (what `peft` does for a f
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import torch
+from timm.layers import trunc_normal_
 from torch import nn
+
+LoRAInit = Literal["paper", "official-reinit"]
 
 
 class LoRALinear(nn.Module):
@@ -24,6 +28,7 @@ class LoRALinear(nn.Module):
         alpha: float,
         dropout: float = 0.0,
         slices: list[tuple[int, int]] | None = None,
+        init: LoRAInit = "paper",
     ) -> None:
         super().__init__()
         out_f, in_f = base_layer.out_features, base_layer.in_features
@@ -38,8 +43,13 @@ class LoRALinear(nn.Module):
         dev, dt = base_layer.weight.device, base_layer.weight.dtype
         self.lora_A = nn.Parameter(torch.empty(len(slices), r, in_f, device=dev, dtype=dt))
         self.lora_B = nn.Parameter(torch.zeros(len(slices), sizes.pop(), r, device=dev, dtype=dt))
-        for a in self.lora_A:  # loralib / peft: kaiming-uniform A (a=sqrt(5), as nn.Linear), zero B
-            nn.init.kaiming_uniform_(a, a=math.sqrt(5))
+        with torch.no_grad():
+            if init == "paper":  # loralib / peft: kaiming-uniform A (a=sqrt(5), as nn.Linear), zero B
+                for a in self.lora_A:
+                    nn.init.kaiming_uniform_(a, a=math.sqrt(5))
+            else:  # NOAH / V-PETL Bench in effect: their model-level timm init re-draws every Linear, A and B
+                trunc_normal_(self.lora_A, std=0.02)
+                trunc_normal_(self.lora_B, std=0.02)
 
     def delta_weight(self) -> torch.Tensor:
         """The (out, in) weight update scaling * B A, zero outside the slices."""

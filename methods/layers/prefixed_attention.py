@@ -20,6 +20,10 @@ def _extend_mask(mask: torch.Tensor, length: int) -> torch.Tensor:
     return torch.cat([pad(*mask.shape[:-1], length, dtype=mask.dtype, device=mask.device), mask], dim=-1)
 
 
+def _batched(prefix: torch.Tensor, batch: int) -> torch.Tensor:
+    return prefix if prefix.dim() == 4 else prefix.unsqueeze(0).expand(batch, -1, -1, -1)
+
+
 def prefixed_attention(
     attn: Attention,
     x: torch.Tensor,
@@ -29,16 +33,17 @@ def prefixed_attention(
     is_causal: bool,
     method_id: str,
 ) -> torch.Tensor:
-    """`attn(x)` with `prefix_k` / `prefix_v` (heads, length, head_dim) in front of the keys and values."""
+    """`attn(x)` with `prefix_k` / `prefix_v` (heads, length, head_dim), or per example (B, heads, length,
+    head_dim), in front of the keys and values."""
     if is_causal:
         raise ValueError(f"{method_id}: is_causal is not supported")
     b, n, _ = x.shape
     gate = attn.gate(x).sigmoid() if getattr(attn, "gate", None) is not None else None
     q, k, v = attn.qkv(x).reshape(b, n, 3, attn.num_heads, attn.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
     q, k = attn.q_norm(q), attn.k_norm(k)
-    k = torch.cat([prefix_k.to(k.dtype).unsqueeze(0).expand(b, -1, -1, -1), k], dim=2)
-    v = torch.cat([prefix_v.to(v.dtype).unsqueeze(0).expand(b, -1, -1, -1), v], dim=2)
-    mask = _extend_mask(attn_mask, prefix_k.shape[1]) if attn_mask is not None else None
+    k = torch.cat([_batched(prefix_k, b).to(k.dtype), k], dim=2)
+    v = torch.cat([_batched(prefix_v, b).to(v.dtype), v], dim=2)
+    mask = _extend_mask(attn_mask, prefix_k.shape[-2]) if attn_mask is not None else None
     out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=attn.attn_drop.p if attn.training else 0.0)
     out = attn.norm(out.transpose(1, 2).reshape(b, n, -1))
     if gate is not None:

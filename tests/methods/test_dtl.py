@@ -37,7 +37,7 @@ def reference_dtl(
 
 @pytest.mark.parametrize("variant", ["cls", "avgpool-no-cls", "patch4-img24"])
 def test_matches_written_out_forward(variant: str) -> None:
-    model = methods.apply(make_vit(variant), "dtl", beta=3.0).eval()
+    model = methods.apply(make_vit(variant), "dtl", beta=3.0, pool="backbone").eval()
     with torch.no_grad():
         model.dtl.B.normal_(0, 0.5)
         depth = len(model.blocks)
@@ -73,7 +73,7 @@ def test_parameter_count_on_vit_base() -> None:
 @pytest.mark.parametrize(("variant", "k"), [("cls", 3), ("reg-tokens", 5), ("patch4-img24", 4)])
 def test_dtl_plus_fusion_matches_written_out_forward(variant: str, k: int) -> None:
     plain_out = make_vit(variant)(make_input(variant))
-    model = methods.apply(make_vit(variant), "dtl", beta=3.0, fusion_size=k).eval()
+    model = methods.apply(make_vit(variant), "dtl", beta=3.0, fusion_size=k, pool="backbone").eval()
     with torch.no_grad():
         assert torch.equal(model(make_input(variant)), plain_out)  # still the backbone at init (B = 0)
         model.dtl.B.normal_(0, 0.5)

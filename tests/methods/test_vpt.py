@@ -92,7 +92,7 @@ def test_attention_masks_are_refused() -> None:
 
 def test_defaults_follow_sources() -> None:
     assert methods.make_config("vpt-shallow").model_dump() == {"num_tokens": 100, "dropout": 0.0}
-    assert methods.make_config("vpt-deep").model_dump() == {"num_tokens": 50, "dropout": 0.1}
+    assert methods.make_config("vpt-deep").model_dump() == {"num_tokens": 50, "dropout": 0.0}  # demo.ipynb p=50
 
 
 @pytest.mark.parametrize("method_id", ["vpt-shallow", "vpt-deep"])
