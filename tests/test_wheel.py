@@ -15,6 +15,7 @@ import subprocess
 import sys
 import zipfile
 from email.parser import Parser
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
+MIN_SETUPTOOLS = Version("77")  # = [build-system] requires: SPDX `license = "MIT"`
 # torch 2.N pairs with torchvision 0.(N+15): their lower bounds must name a pair, and both move together.
 TORCHVISION_MINOR_OFFSET = 15
 
@@ -29,7 +31,10 @@ TORCHVISION_MINOR_OFFSET = 15
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    proc = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(ROOT)],
+    # Build with the installed setuptools when it is new enough for pyproject.toml (no download); otherwise (an old
+    # one seeded into a virtual environment) pip's isolated build fetches a current one from PyPI.
+    isolation = ["--no-isolation"] if Version(version("setuptools")) >= MIN_SETUPTOOLS else []
+    proc = subprocess.run([sys.executable, "-m", "build", *isolation, "--outdir", str(out), str(ROOT)],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "WARNING" not in proc.stdout + proc.stderr, "the build warns: " + (proc.stdout + proc.stderr)[-3000:]
