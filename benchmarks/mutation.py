@@ -101,8 +101,16 @@ def serve(sock_path: str) -> None:
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(sock_path)
     server.listen(1)
+    server.settimeout(5)
+    parent = os.getppid()
     while True:
-        conn, _ = server.accept()
+        try:
+            conn, _ = server.accept()
+        except TimeoutError:
+            if os.getppid() != parent:  # the run was stopped: do not outlive it
+                return
+            continue
+        conn.settimeout(None)
         with conn:
             request = json.loads(conn.makefile().readline())
             if request.get("stop"):

@@ -40,14 +40,14 @@ def structure(model: nn.Module) -> list[tuple[str, type]]:
 
 
 def test_enough_methods_registered() -> None:
-    assert "lora" in ALL
+    assert "lora" in ALL, f"the methods registry lists {ALL}: is methods/lora.py still registered?"
 
 
 @pytest.mark.parametrize("method_id", ALL)
 def test_spec_and_default_config(method_id: str) -> None:
     spec = methods.get(method_id)
     cfg = spec.config()
-    assert spec.id == method_id and spec.prefix
+    assert spec.id == method_id and spec.prefix, f"{method_id}: register() needs its own id and a parameter prefix"
     with pytest.raises(Exception, match="frozen"):
         setattr(cfg, next(iter(spec.config.model_fields), "x"), None)
 
@@ -59,12 +59,14 @@ def test_only_intended_parameters_trainable(method_id: str) -> None:
     head = {n for n, p in model.named_parameters() if id(p) in {id(q) for q in model.head.parameters()}}
     owned = {n for n, _ in model.named_parameters() if method.owns(n)}
     trainable = {n for n, p in model.named_parameters() if p.requires_grad}
-    assert trainable == owned | head
+    assert trainable == owned | head, (
+        f"{method_id}: trainable but not owned by the method (check owns() or freeze them): "
+        f"{sorted(trainable - owned - head)}; owned but frozen: {sorted((owned | head) - trainable)}")
     expected = sum(p.numel() for n, p in model.named_parameters() if n in owned and n not in head)
-    assert methods.trainable_parameters(model) == expected
+    assert methods.trainable_parameters(model) == expected, f"{method_id}: trainable_parameters() miscounts"
     assert methods.trainable_parameters(model, include_head=True) == expected + sum(
         p.numel() for p in model.head.parameters()
-    )
+    ), f"{method_id}: trainable_parameters(include_head=True) must add the head once"
 
 
 @pytest.mark.parametrize("method_id", ALL)
@@ -72,9 +74,9 @@ def test_all_trainable_parameters_receive_gradients(method_id: str) -> None:
     model = applied_vit(method_id).train()
     model(make_input()).square().mean().backward()
     missing = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
-    assert not missing, f"no gradient reached {missing}"
+    assert not missing, f"{method_id}: no gradient reached {missing}; are they used in forward()?"
     frozen_with_grad = [n for n, p in model.named_parameters() if not p.requires_grad and p.grad is not None]
-    assert not frozen_with_grad
+    assert not frozen_with_grad, f"{method_id}: frozen parameters got gradients: {frozen_with_grad}"
 
 
 @pytest.mark.parametrize("method_id", ALL)
@@ -83,7 +85,7 @@ def test_all_trainable_parameters_move_when_trained(method_id: str) -> None:
     before = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
     train_steps(model)
     still = [n for n, p in model.named_parameters() if p.requires_grad and torch.equal(p, before[n])]
-    assert not still, f"parameters unchanged after training: {still}"
+    assert not still, f"{method_id}: parameters unchanged after training (not reached by the loss?): {still}"
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
@@ -94,7 +96,9 @@ def test_identity_at_init(method_id: str, variant: str) -> None:
         pytest.skip(f"{method_id} does not start as the identity")
     x = make_input(variant)
     with torch.no_grad():
-        assert torch.equal(model(x), make_vit(variant)(x))
+        assert torch.equal(model(x), make_vit(variant)(x)), (
+            f"{method_id} on {variant}: registered identity_at_init=True but the applied model changes the "
+            "output at init; fix the init or register identity_at_init=False")
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
@@ -107,15 +111,17 @@ def test_merge_after_training(method_id: str, variant: str) -> None:
         before = model(x)
         methods.merge(model)
         after = model(x)
-    assert not torch.equal(before, make_vit(variant)(x)), "training left the model unchanged"
+    assert not torch.equal(before, make_vit(variant)(x)), f"{method_id} on {variant}: training left the model unchanged"
     torch.testing.assert_close(after, before, atol=1e-5, rtol=0)
     fresh = make_vit(variant)
-    assert list(model.state_dict()) == list(fresh.state_dict())
-    assert structure(model) == structure(fresh)
+    assert list(model.state_dict()) == list(fresh.state_dict()), (
+        f"{method_id}: merge() must leave exactly the backbone's tensors; extra: "
+        f"{sorted(set(model.state_dict()) - set(fresh.state_dict()))}")
+    assert structure(model) == structure(fresh), f"{method_id}: merge() must restore the backbone's modules"
     for name, mod in model.named_modules():
         assert "forward" not in mod.__dict__, f"{name} keeps a forward override after merge"
         assert not (mod._forward_hooks or mod._forward_pre_hooks), f"{name} keeps hooks after merge"
-    assert methods.applied(model) is None
+    assert methods.applied(model) is None, f"{method_id}: a merged model must not keep the applied state"
 
 
 @pytest.mark.parametrize("method_id", NOT_MERGEABLE)
@@ -131,12 +137,15 @@ def test_save_load_round_trip(method_id: str, tmp_path: Path) -> None:
     path = tmp_path / "trained.safetensors"
     methods.save_trained(model, path)
     saved_id, cfg, tensors = methods.read_trained(path)
-    assert saved_id == method_id and cfg == methods.applied(model).config
-    assert set(tensors) >= {n for n, p in model.named_parameters() if p.requires_grad}
+    assert saved_id == method_id and cfg == methods.applied(model).config, f"{method_id}: metadata did not round-trip"
+    assert set(tensors) >= {n for n, p in model.named_parameters() if p.requires_grad}, (
+        f"{method_id}: save_trained() left out trainable tensors")
     restored = methods.load_trained(make_vit(), path)
     x = make_input()
     with torch.no_grad():
-        assert torch.equal(restored(x), model(x))
+        assert torch.equal(restored(x), model(x)), (
+            f"{method_id}: a fresh backbone + the saved file computes differently; is a buffer missing from "
+            "extra_state()?")
 
 
 @pytest.mark.parametrize("method_id", ALL)
