@@ -26,10 +26,11 @@ FOLDERS = {"methods": "method", "benchmarks": "benchmark", "results": "results",
 def test_files_match_their_schema(folder: str) -> None:
     schema = json.loads((CATALOG / "schema" / f"{FOLDERS[folder]}.schema.json").read_text())
     files = sorted((CATALOG / folder).glob("*.yaml"))
-    assert files
+    assert files, f"{CATALOG / folder} holds no .yaml files"
     for path in files:
         text = path.read_text(encoding="utf-8")
-        assert text.startswith(f"# yaml-language-server: $schema=../schema/{FOLDERS[folder]}.schema.json\n"), path
+        header = f"# yaml-language-server: $schema=../schema/{FOLDERS[folder]}.schema.json\n"
+        assert text.startswith(header), f"{path}: the first line must be {header.strip()!r} (editors read it)"
         data = json.loads(json.dumps(read_yaml(path, str(path)), default=str))
         jsonschema.validate(data, schema)
 

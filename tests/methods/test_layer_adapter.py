@@ -6,6 +6,7 @@ slice or initialisation shows as a wrong output.
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -84,3 +85,12 @@ def test_bottleneck_as_affine_matches_forward_for_a_linear_branch_only() -> None
         Bottleneck(5, 2).as_affine()
     with pytest.raises(ValueError, match="only a linear bottleneck"):
         Bottleneck(5, 2, act="identity", mid=nn.Tanh()).as_affine()
+
+
+def test_bottleneck_init_read_from_a_config_file_works_like_the_literal() -> None:
+    # options arrive from JSON/YAML configs and the command line as strings built at run time, not as literals
+    torch_init = json.loads('"torch"')
+    b = Bottleneck(16, 4, init=torch_init)
+    assert b.down.bias.any() and b.up.weight.any(), "init='torch' from a config must keep nn.Linear's defaults"
+    houlsby = Bottleneck(64, 32, init=json.loads('"houlsby"'))
+    assert houlsby.up.weight.abs().max() <= 0.02 + 1e-7 and houlsby.up.weight.any()

@@ -71,8 +71,10 @@ def _message(error: dict[str, Any], source: str | None = None) -> str:
         return "must be lowercase letters and digits joined by '-' (like 'lora' or 'vpt-deep')"
     if kind == "literal_error":
         return f"must be one of {error['ctx']['expected']}"
-    if kind in {"greater_than_equal", "greater_than"}:
-        return f"must be at least {error['ctx'].get('ge', error['ctx'].get('gt'))}"
+    if kind == "greater_than_equal":
+        return f"must be at least {error['ctx']['ge']}"
+    if kind == "greater_than":  # "at least 0" would invite the 0 that is refused
+        return f"must be greater than {error['ctx']['gt']}"
     message = _MESSAGES.get(kind, error["msg"][:1].lower() + error["msg"][1:])
     if kind == "string_type" and isinstance(error.get("input"), (int, float)):
         written = (raw_scalar(source, error["loc"]) if source else None) or str(error["input"])
