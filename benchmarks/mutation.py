@@ -127,6 +127,9 @@ def _run_child(args: list[str], timeout: float) -> dict[str, Any]:
             os.setpgrp()
             os.dup2(log.fileno(), 1)
             os.dup2(log.fileno(), 2)
+            # no scan of every installed package for pytest plugins: the tests here need none of them, and on a
+            # shared machine that scan is a good part of each mutant's time
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
             import pytest
             import sitecustomize  # noqa: F401  (the copy finder; PYTHONPATH names its folder)
 
