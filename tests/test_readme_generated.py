@@ -61,7 +61,10 @@ def test_every_method_and_node_is_listed() -> None:
         assert f"**{escape(entry.name)}**" in text, entry.id
     assert catalog.taxonomy is not None
     headings = [line.lstrip("#").strip() for line in text.splitlines() if line.startswith("#")]
-    assert [n.name for n, _ in catalog.taxonomy.walk()] == headings[headings.index("Methods") + 1:-2]
+    listed = headings[headings.index("Methods") + 1:headings.index("Contributing")]
+    assert [n.name for n, _ in catalog.taxonomy.walk()] == listed, (
+        "README headings between 'Methods' and 'Contributing' must be the taxonomy's nodes in order; "
+        "edit tools/readme/README.md.j2 and run `vpeft readme`")
 
 
 def test_hostile_entry_is_inert(small_catalog: Path) -> None:
