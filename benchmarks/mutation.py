@@ -413,6 +413,9 @@ def render(results: dict[str, Any], notes: dict[str, dict[str, str]], order: lis
                      f"{run} | {entry['killed']} | "
                      f"{entry['survived']} | {s['equivalent']} | {s['gap']} | {s['unexplained']} | "
                      f"{s['share']:.0%} | {ok} |")
+    for module in order:
+        if module not in results:
+            lines.append(f"| `{module}` | not run yet | | | | | | | | | | no |")
     lines += ["", "Sample size and seed per module: " + ", ".join(
         f"`{m}` {results[m]['sample']}/{results[m]['seed']}" for m in modules) + ".", ""]
     for module in modules:
