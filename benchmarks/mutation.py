@@ -344,7 +344,7 @@ def summarise(module: str, tests: list[str], session: Path, total: int, settings
                 })
     return {"module": module, "tests": tests, "mutants": total, "sample": settings["sample"],
             "seed": settings["seed"], **counts, "survivors": sorted(survivors, key=lambda s: s["line"]),
-            "commit": head_commit(), "seconds": round(seconds)}
+            "commit": settings["commit"], "seconds": round(seconds)}
 
 
 def head_commit() -> str:
@@ -524,6 +524,7 @@ def mutate(modules: dict[str, list[str]], settings: dict[str, Any], results_path
     with tempfile.TemporaryDirectory(prefix="vpeft-mutation-") as tmp:
         work = Path(os.environ.get("VPEFT_MUTATION_KEEP") or tmp)  # a folder to keep, for looking into a run
         work.mkdir(parents=True, exist_ok=True)
+        settings = {**settings, "commit": head_commit()}  # the tree the copy is made of, whatever happens later
         repo = copy_tree(work)
         server = Server(work, repo)
         try:
