@@ -394,7 +394,8 @@ def render(results: dict[str, Any], notes: dict[str, dict[str, str]], order: lis
         "*mutants*: all cosmic-ray makes of the module; *run*: the fixed-seed sample that was run",
         "(`random.Random(seed)` over the mutants sorted by operator and occurrence; all of them when there are no more",
         "than the sample size);",
-        "*killed %*: killed / (run - equivalent). Target: at least "
+        "*commit*: the commit whose code was mutated (with the tests of that tree); `+uncommitted changes` when the",
+        "work tree differed from it. *killed %*: killed / (run - equivalent). Target: at least "
         f"{TARGET:.0%} in every module.",
         "",
         "*annotations*: mutants inside function signature annotations of a module with `from __future__ import",
