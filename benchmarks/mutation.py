@@ -249,8 +249,8 @@ def run_module(module: str, tests: list[str], repo: Path, server: Server, settin
     started = time.monotonic()
     baseline = server.run(tests, settings["timeout"])
     if baseline["code"] != 0:
-        raise UsageError(f"{module}: its tests fail before any mutation ({' '.join(tests)}):\n"
-                         + baseline["output"][-1500:])
+        raise UsageError(f"{module}: its tests fail before any mutation (exit {baseline['code']}, "
+                         f"{' '.join(tests)}):\n" + baseline["output"][-1500:])
     config = work / (module.replace("/", "_") + ".toml")
     command = shlex.join([*server.command, "--timeout", str(settings["timeout"]), "--", *tests])
     config.write_text(
