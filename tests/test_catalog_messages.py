@@ -128,11 +128,13 @@ def test_an_implementation_missing_from_the_registry_is_a_warning_shown_by_stric
 def test_strict_lists_leaves_without_methods_and_unverified_facts(small_catalog: Path,
                                                                   capsys: pytest.CaptureFixture[str]) -> None:
     gamma = entry_text("gamma", "Gamma", "Gamma: A Third", "2301.00003").replace("  venue: CVPR\n", "  venue: null\n")
+    gamma += "notes:\n  - The venue is not on the paper's pages; checked arXiv and the code.\n"
     path = write(small_catalog, "methods", "gamma", gamma)
     assert validate_lines(small_catalog, capsys)[0] == 0, "warnings alone do not fail a plain validate"
     code, lines = validate_lines(small_catalog, capsys, "--strict")
     assert code == 1
-    assert f"{path}: paper.venue: warning: not verified yet (null)" in lines, "a null fact is listed under --strict"
+    assert f"{path}: paper.venue: note: not verified yet (null; the notes say why)" in lines, (
+        "an explained null fact is listed under --strict")
     assert "catalog/taxonomy.yaml: nodes.prompt-tuning: warning: leaf has no methods" in lines
     assert not any("adapter-tuning: warning" in line for line in lines), "a leaf with methods is not listed"
 

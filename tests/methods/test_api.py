@@ -151,7 +151,8 @@ def test_head_shape_mismatch_names_the_tensor_and_the_likely_cause(tmp_path: Pat
 
 def test_method_config_lists_options_in_order_and_refuses_unknown_keys() -> None:
     cfg_type = get("lora").config
-    assert cfg_type.options() == ["r", "alpha", "dropout", "target"]
+    assert cfg_type.options() == list(cfg_type.model_fields), "options() lists every field"
+    assert cfg_type.options()[:4] == ["r", "alpha", "dropout", "target"], "in declaration order"
     cfg = cfg_type(r=4)
     assert '"r":4' in cfg.to_json().replace(" ", "")
     with pytest.raises(Exception, match="Extra inputs are not permitted"):
