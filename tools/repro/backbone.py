@@ -68,8 +68,9 @@ def load_weights(model: nn.Module, path: Path) -> None:
     except UserError:
         raise
     except Exception as exc:  # a damaged file or a pickle naming a global weights_only refuses: never run it
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-        raise UserError(f"--weights {path}: not a readable weights file ({reason})") from None
+        from .checkpoint import reason
+
+        raise UserError(f"--weights {path}: not a readable weights file ({reason(exc)})") from None
     bad = next((k for k, v in raw.items() if not isinstance(v, torch.Tensor)), None)
     if bad is not None:
         raise UserError(f"--weights {path}: {bad} is not a tensor")

@@ -28,7 +28,11 @@ class RunFileError(UserError):
         super().__init__(f"{path}: damaged run file ({what}); delete it and re-run to redo that step")
 
 
-def _first_line(exc: BaseException) -> str:
+def reason(exc: BaseException) -> str:
+    """One short line for a load failure; torch's weights-only refusal (whose text suggests weights_only=False)
+    becomes what it means here."""
+    if "Weights only load failed" in str(exc):
+        return "it holds Python objects other than tensors and plain data; refused, nothing in it was run"
     text = str(exc).strip().splitlines()
     return (text[0] if text else type(exc).__name__)[:160]
 
@@ -38,7 +42,7 @@ def load_state(path: Path) -> dict[str, Any]:
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a damaged or hostile pickle: all mean "not ours"
-        raise RunFileError(path, f"not a resume state: {_first_line(exc)}") from None
+        raise RunFileError(path, f"not a resume state: {reason(exc)}") from None
     if not isinstance(saved, dict) or any(key not in saved for key in STATE_KEYS):
         raise RunFileError(path, f"not a resume state: expected the keys {', '.join(STATE_KEYS)}")
     if not isinstance(saved["epoch"], int) or not isinstance(saved["log"], list):
@@ -53,14 +57,14 @@ def load_trained(model: nn.Module, path: Path) -> nn.Module:
     try:
         return methods.load_trained(model, path)
     except Exception as exc:  # safetensors header errors, wrong tensors, wrong method: all "not this run's file"
-        raise RunFileError(path, f"not this run's method weights: {_first_line(exc)}") from None
+        raise RunFileError(path, f"not this run's method weights: {reason(exc)}") from None
 
 
 def load_optimizer(opt: torch.optim.Optimizer, state: dict[str, Any], path: Path) -> None:
     try:
         opt.load_state_dict(state["optimizer"])
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        raise RunFileError(path, f"optimizer state does not fit: {_first_line(exc)}") from None
+        raise RunFileError(path, f"optimizer state does not fit: {reason(exc)}") from None
 
 
 def _number(value: Any) -> bool:

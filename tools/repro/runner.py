@@ -71,6 +71,8 @@ def _benchmark(catalog: Catalog, bench_id: str) -> Benchmark:
 
 def _tasks(opts: Options, bench: Benchmark) -> list[str]:
     tasks = select_tasks(bench, opts.tasks)
+    if opts.smoke and bench.id != "vtab-1k":
+        raise UserError(f"--smoke runs on vtab-1k only (digits in the VTAB-1k layout), not --benchmark {bench.id}")
     if opts.smoke:
         if opts.tasks and set(tasks) - set(smoke.SMOKE_TASKS):
             raise UserError(f"--smoke runs only {', '.join(smoke.SMOKE_TASKS)}")
