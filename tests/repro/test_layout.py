@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from vpeft.catalog.service import valid_catalog
 from vpeft.repro.errors import DataError
 from vpeft.repro.layout import check_data, check_task, select_tasks
 
-from tests.conftest import CATALOG
+from tests.conftest import CATALOG, ROOT
 
 DOCS = "(see site/reproduce.md#prepare-vtab-1k)"
 
@@ -175,3 +176,12 @@ def test_select_tasks(bench: Benchmark) -> None:
 def test_select_tasks_names_none(bench: Benchmark, wanted: str) -> None:
     with pytest.raises(DataError, match=r"^--tasks '.*': no task named \(known: cifar100, "):
         select_tasks(bench, wanted)
+
+
+def test_every_docs_anchor_of_the_data_errors_is_a_heading() -> None:
+    """DataError messages point to site/reproduce.md#ANCHOR: each anchor used in the code is a heading there."""
+    code = "".join(p.read_text() for p in (ROOT / "tools" / "repro").glob("*.py"))
+    used = set(re.findall(r'"(prepare-[a-z0-9-]+|tasks)"', code)) | {"prepare-vtab-1k"}
+    headings = {re.sub(r"[^a-z0-9 -]", "", h.lower()).strip().replace(" ", "-")
+                for h in re.findall(r"^#+ (.+)$", (ROOT / "site" / "reproduce.md").read_text(), re.M)}
+    assert used >= {"prepare-vtab-1k", "prepare-fgvc", "tasks"} and used <= headings, used - headings

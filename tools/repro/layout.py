@@ -47,7 +47,7 @@ class TaskData:
     def split_of(self, role: str) -> str:
         if role not in self.roles:
             raise DataError(f"{self.folder}: this layout has no {role} split, which the recipe's model selection "
-                            f"needs (it has: {', '.join(self.roles)})", "fgvc")
+                            f"needs (it has: {', '.join(self.roles)})", "prepare-fgvc")
         return self.roles[role]
 
     def samples(self, role: str) -> list[Sample]:
