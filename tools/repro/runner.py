@@ -202,7 +202,8 @@ def _prepare_data(opts: Options, bench: Benchmark, res: Resolved) -> dict[str, T
             raise DataError(f"--data-root DIR is required (the folder holding the {bench.name} task folders)",
                             "prepare-fgvc" if bench.id == "fgvc" else "prepare-vtab-1k")
         return None
-    with tqdm(desc="checking images", unit="img", disable=not opts.progress, leave=False) as bar:
+    # delay: no bar at all for a check that fails (or finishes) within a second, so an error stays one line
+    with tqdm(desc="checking images", unit="img", disable=not opts.progress, leave=False, delay=1.0) as bar:
         return check_data(opts.data_root, bench, list(res.tasks), progress=bar.update)
 
 
