@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 from vpeft.catalog.models import Benchmark, Task
 from vpeft.catalog.service import valid_catalog
+from vpeft.repro import layout
 from vpeft.repro.errors import DataError
 from vpeft.repro.layout import check_data, check_task, select_tasks
 
@@ -185,3 +186,20 @@ def test_every_docs_anchor_of_the_data_errors_is_a_heading() -> None:
     headings = {re.sub(r"[^a-z0-9 -]", "", h.lower()).strip().replace(" ", "-")
                 for h in re.findall(r"^#+ (.+)$", (ROOT / "site" / "reproduce.md").read_text(), re.M)}
     assert used >= {"prepare-vtab-1k", "prepare-fgvc", "tasks"} and used <= headings, used - headings
+
+
+def test_a_passed_check_is_not_decoded_again_until_a_file_changes(smoke_copy: Path, bench: Benchmark,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    known: set[str] = set()
+    check_data(smoke_copy, bench, ["svhn"], verified=known)
+    assert len(known) == 1
+    calls: list[int] = []
+    real = layout.decode_all
+    monkeypatch.setattr(layout, "decode_all", lambda *a, **k: calls.append(1) or real(*a, **k))
+    check_data(smoke_copy, bench, ["svhn"], verified=known)
+    assert calls == []  # same split files, same image sizes and times: skipped
+    image = smoke_copy / "svhn" / (smoke_copy / "svhn" / "test.txt").read_text().split()[0]
+    image.write_bytes(b"not an image")
+    with pytest.raises(DataError, match="cannot be decoded"):
+        check_data(smoke_copy, bench, ["svhn"], verified=known)
+    assert calls == [1]

@@ -35,6 +35,7 @@ from pathlib import Path
 from ..catalog.models import Benchmark, Task
 from .errors import DataError
 from .layout import Sample, TaskData, decode_splits, files_digest, find_folder
+from .verified import signature
 
 ANCHOR = "prepare-fgvc"
 IMAGE_DIR = {"cub200_2011": "images", "nabirds": "images", "stanford_dogs": "Images"}
@@ -201,8 +202,8 @@ def _fingerprint(files: list[Path], splits: dict[str, list[Sample]]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def check_task(root: Path, task: Task, decode: bool = True,
-               progress: Callable[[int], None] | None = None) -> TaskData:
+def check_task(root: Path, task: Task, decode: bool = True, progress: Callable[[int], None] | None = None,
+               verified: set[str] | None = None) -> TaskData:
     folder, note = find_folder(root, [*task.folders, task.id], f"FGVC data set {task.id}", ANCHOR)
     found = next((layout for check in LAYOUTS if (layout := check(folder, task)) is not None), None)
     if found is None:
@@ -212,12 +213,15 @@ def check_task(root: Path, task: Task, decode: bool = True,
                     fingerprint=_fingerprint(files, splits),
                     note="; ".join(n for n in (note, f"{task.id}: {described}") if n))
     _check_labels(data)
-    if decode:
+    if decode and (verified is None or (sig := signature(data)) not in verified):
         decode_splits(data, progress)
+        if verified is not None:
+            verified.add(sig)
     return data
 
 
 def check_fgvc(root: Path, bench: Benchmark, tasks: list[str], decode: bool = True,
-               progress: Callable[[int], None] | None = None) -> dict[str, TaskData]:
+               progress: Callable[[int], None] | None = None,
+               verified: set[str] | None = None) -> dict[str, TaskData]:
     by_id = {t.id: t for t in bench.tasks}
-    return {task_id: check_task(root, by_id[task_id], decode, progress) for task_id in tasks}
+    return {task_id: check_task(root, by_id[task_id], decode, progress, verified) for task_id in tasks}

@@ -20,6 +20,7 @@ from pathlib import Path
 from ..catalog.models import Benchmark, Task
 from .errors import DataError
 from .images import decode_all
+from .verified import signature
 
 # split -> required number of lines (None: any, the full test split)
 SPLITS: dict[str, int | None] = {"train800": 800, "val200": 200, "train800val200": 1000, "test": None}
@@ -134,8 +135,8 @@ def _same_images(data: TaskData, digests: dict[Path, str], whole: str, parts: li
     return pairs(whole) == sum((pairs(p) for p in parts), Counter())
 
 
-def check_task(root: Path, task: Task, decode: bool = True,
-               progress: Callable[[int], None] | None = None) -> TaskData:
+def check_task(root: Path, task: Task, decode: bool = True, progress: Callable[[int], None] | None = None,
+               verified: set[str] | None = None) -> TaskData:
     """Verify one task folder: every split present, split sizes, labels within the class count, every image
     decodes, and train800val200 holds the images of train800 + val200 (by path, else by content)."""
     folder, note = task_folder(root, task)
@@ -148,25 +149,32 @@ def check_task(root: Path, task: Task, decode: bool = True,
     data = TaskData(task=task, folder=folder, splits=splits, note=note,
                     fingerprint=files_digest([folder / f"{s}.txt" for s in SPLITS]))
     same_paths = sorted(splits["train800val200"]) == sorted(splits["train800"] + splits["val200"])
+    sig = signature(data) if verified is not None and decode else None
+    if verified is not None and sig in verified:
+        return data  # decoded and compared by an earlier check of this run folder; nothing changed since
     digests = decode_splits(data, progress) if decode else {}
     if not same_paths and not (decode and _same_images(data, digests, "train800val200", ["train800", "val200"])):
         raise DataError(f"{folder / 'train800val200.txt'}: is not train800.txt + val200.txt (compared "
                         + ("by decoded pixels and labels)" if decode else "by path; the image check was skipped)"))
+    if verified is not None and sig is not None:
+        verified.add(sig)
     return data
 
 
 def check_data(root: Path, bench: Benchmark, tasks: list[str], decode: bool = True,
-               progress: Callable[[int], None] | None = None) -> dict[str, TaskData]:
-    """Check every selected task before any training starts; the first problem stops the run."""
+               progress: Callable[[int], None] | None = None,
+               verified: set[str] | None = None) -> dict[str, TaskData]:
+    """Check every selected task before any training starts; the first problem stops the run. `verified`: the
+    signatures of task checks that passed before in this run folder (verified.py); passing ones are added."""
     if not root.is_dir():
         raise DataError(f"--data-root {root}: folder not found" if not root.exists()
                         else f"--data-root {root}: is a file; name the folder holding the task folders")
     if bench.id == "fgvc":
         from .fgvc import check_fgvc
 
-        return check_fgvc(root, bench, tasks, decode, progress)
+        return check_fgvc(root, bench, tasks, decode, progress, verified)
     by_id = {t.id: t for t in bench.tasks}
-    return {task_id: check_task(root, by_id[task_id], decode, progress) for task_id in tasks}
+    return {task_id: check_task(root, by_id[task_id], decode, progress, verified) for task_id in tasks}
 
 
 def select_tasks(bench: Benchmark, wanted: str | None) -> list[str]:

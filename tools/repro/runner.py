@@ -14,7 +14,7 @@ from tqdm import tqdm
 from ..catalog.models import Benchmark, Catalog
 from ..catalog.service import valid_catalog
 from ..errors import UserError
-from . import backbone, identity, seeds, smoke
+from . import backbone, identity, seeds, smoke, verified
 from . import device as dev
 from . import record as rec
 from .checkpoint import read_result
@@ -204,7 +204,11 @@ def _prepare_data(opts: Options, bench: Benchmark, res: Resolved) -> dict[str, T
         return None
     # delay: no bar at all for a check that fails (or finishes) within a second, so an error stays one line
     with tqdm(desc="checking images", unit="img", disable=not opts.progress, leave=False, delay=1.0) as bar:
-        return check_data(opts.data_root, bench, list(res.tasks), progress=bar.update)
+        known = verified.load(opts.out)
+        data = check_data(opts.data_root, bench, list(res.tasks), progress=bar.update, verified=known)
+    if not opts.dry_run:
+        verified.save(opts.out, known)
+    return data
 
 
 def _train_seed(opts: Options, catalog: Catalog, bench: Benchmark, res: Resolved, data: dict[str, TaskData],
