@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 from pathlib import Path
 
 import pytest
-from vpeft.catalog.models import Benchmark
+from PIL import Image
+from vpeft.catalog.models import Benchmark, Task
 from vpeft.catalog.service import valid_catalog
+from vpeft.repro import layout
 from vpeft.repro.errors import DataError
-from vpeft.repro.layout import check_data, select_tasks
+from vpeft.repro.layout import check_data, check_task, select_tasks
 
-from tests.conftest import CATALOG
+from tests.conftest import CATALOG, ROOT
 
 DOCS = "(see site/reproduce.md#prepare-vtab-1k)"
 
@@ -91,7 +95,75 @@ def test_trainval_must_be_train_plus_val(smoke_copy: Path, bench: Benchmark) -> 
     lines = (folder / "train800val200.txt").read_text().splitlines()
     (folder / "train800val200.txt").write_text("\n".join([lines[1], *lines[1:]]) + "\n")
     assert _error(smoke_copy, bench, ["svhn"]) == (
-        f"{folder / 'train800val200.txt'}: is not train800.txt + val200.txt {DOCS}")
+        f"{folder / 'train800val200.txt'}: is not train800.txt + val200.txt (compared by decoded pixels and labels) "
+        f"{DOCS}")
+
+
+def _noah_layout(source: Path, target: Path) -> None:
+    """The layout NOAH's get_vtab1k.py writes: each split's images as its own JPEG copies,
+    images/<split>/NNNNNN.jpg (NOAH e9c55f3, data/vtab-source/get_vtab1k.py lines 57-71)."""
+    (target / "images").mkdir(parents=True)
+    for split in ("train800", "val200", "test", "train800val200"):
+        (target / "images" / split).mkdir()
+        rows = []
+        for i, line in enumerate((source / f"{split}.txt").read_text().splitlines()):
+            rel, label = line.split()
+            name = f"images/{split}/{i:06d}.jpg"
+            with Image.open(source / rel) as image:
+                image.convert("RGB").save(target / name)  # PIL's default JPEG quality, as NOAH's script
+            rows.append(f"{name} {label}")
+        (target / f"{split}.txt").write_text("\n".join(rows) + "\n")
+
+
+def test_noah_exported_folder_passes(smoke_root: Path, tmp_path: Path, bench: Benchmark) -> None:
+    _noah_layout(smoke_root / "svhn", tmp_path / "svhn")
+    data = check_data(tmp_path, bench, ["svhn"])["svhn"]
+    assert data.samples("trainval")[0][0] == "images/train800val200/000000.jpg"
+    trainval = tmp_path / "svhn" / "train800val200.txt"
+    lines = trainval.read_text().splitlines()
+    rel, label = lines[5].split()
+    lines[5] = f"{rel} {(int(label) + 1) % 10}"  # same image, another label: not train800 + val200
+    trainval.write_text("\n".join(lines) + "\n")
+    assert _error(tmp_path, bench, ["svhn"]).startswith(f"{trainval}: is not train800.txt + val200.txt (compared by")
+
+
+@pytest.mark.parametrize(("split", "content", "reason"), [
+    ("test", b"", "cannot identify image file"),
+    ("train800", bytes(range(200)), "cannot identify image file"),
+    ("val200", "truncate", "Truncated File Read"),
+])
+def test_an_image_that_does_not_decode_stops_the_check(split: str, content: bytes | str, reason: str,
+                                                       smoke_copy: Path, bench: Benchmark) -> None:
+    folder = smoke_copy / "svhn"
+    rel = (folder / f"{split}.txt").read_text().splitlines()[7].split()[0]
+    image = folder / rel
+    if content == "truncate":
+        with Image.open(image) as im:
+            im.resize((64, 64)).save(image.with_suffix(".jpg"))
+        data = image.with_suffix(".jpg").read_bytes()
+        image.write_bytes(data[: len(data) // 2])
+    else:
+        assert isinstance(content, bytes)
+        image.write_bytes(content)
+    error = _error(smoke_copy, bench, ["svhn"])
+    listed = folder / ("train800.txt" if split == "train800" else f"{split}.txt")
+    assert error.startswith(f"{listed}: image {image} cannot be decoded (") and reason in error, error
+    assert error.endswith(DOCS) and "\n" not in error
+
+
+def test_two_alias_folders_say_which_was_used(smoke_root: Path, tmp_path: Path) -> None:
+    task = Task(id="svhn", name="SVHN", classes=10, folders=["svhn", "svhn_cropped"])
+    for name in ("svhn", "svhn_cropped"):
+        shutil.copytree(smoke_root / "svhn", tmp_path / name)
+    data = check_task(tmp_path, task)
+    assert data.folder == tmp_path / "svhn"
+    assert data.note == f"task svhn: used {tmp_path / 'svhn'} (also present, not used: svhn_cropped)"
+
+
+def test_root_that_is_a_file(tmp_path: Path, bench: Benchmark) -> None:
+    (tmp_path / "f").write_text("x")
+    assert _error(tmp_path / "f", bench, ["svhn"]) == (
+        f"--data-root {tmp_path / 'f'}: is a file; name the folder holding the task folders {DOCS}")
 
 
 def test_select_tasks(bench: Benchmark) -> None:
@@ -105,3 +177,29 @@ def test_select_tasks(bench: Benchmark) -> None:
 def test_select_tasks_names_none(bench: Benchmark, wanted: str) -> None:
     with pytest.raises(DataError, match=r"^--tasks '.*': no task named \(known: cifar100, "):
         select_tasks(bench, wanted)
+
+
+def test_every_docs_anchor_of_the_data_errors_is_a_heading() -> None:
+    """DataError messages point to site/reproduce.md#ANCHOR: each anchor used in the code is a heading there."""
+    code = "".join(p.read_text() for p in (ROOT / "tools" / "repro").glob("*.py"))
+    used = set(re.findall(r'"(prepare-[a-z0-9-]+|tasks)"', code)) | {"prepare-vtab-1k"}
+    headings = {re.sub(r"[^a-z0-9 -]", "", h.lower()).strip().replace(" ", "-")
+                for h in re.findall(r"^#+ (.+)$", (ROOT / "site" / "reproduce.md").read_text(), re.M)}
+    assert used >= {"prepare-vtab-1k", "prepare-fgvc", "tasks"} and used <= headings, used - headings
+
+
+def test_a_passed_check_is_not_decoded_again_until_a_file_changes(smoke_copy: Path, bench: Benchmark,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    known: set[str] = set()
+    check_data(smoke_copy, bench, ["svhn"], verified=known)
+    assert len(known) == 1
+    calls: list[int] = []
+    real = layout.decode_all
+    monkeypatch.setattr(layout, "decode_all", lambda *a, **k: calls.append(1) or real(*a, **k))
+    check_data(smoke_copy, bench, ["svhn"], verified=known)
+    assert calls == []  # same split files, same image sizes and times: skipped
+    image = smoke_copy / "svhn" / (smoke_copy / "svhn" / "test.txt").read_text().split()[0]
+    image.write_bytes(b"not an image")
+    with pytest.raises(DataError, match="cannot be decoded"):
+        check_data(smoke_copy, bench, ["svhn"], verified=known)
+    assert calls == [1]

@@ -1,4 +1,4 @@
-"""`vpeft reproduce METHOD`: re-run a method on VTAB-1k by its catalog recipe and check the published numbers.
+"""`vpeft reproduce METHOD`: re-run a method on VTAB-1k or FGVC by its catalog recipe and check the published numbers.
 
 Exit 0 within tolerance (or a passed --smoke check), 1 not, 2 on a usage or data error (one line).
 """
@@ -13,7 +13,7 @@ from ..errors import UserError
 from ..options import int_between, non_negative_float
 
 NAME = "reproduce"
-HELP = "re-run METHOD on VTAB-1k by its catalog recipe and compare with the published numbers"
+HELP = "re-run METHOD on VTAB-1k or FGVC by its catalog recipe and compare with the published numbers"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -28,7 +28,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a recipe value (lr=1e-3, method.r=4); repeatable")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda when available)")
-    parser.add_argument("--seed", type=int_between(0, 2**31 - 1), default=42, help="random seed (default: 42)")
+    parser.add_argument("--seed", type=int_between(0, 2**31 - 1), help="random seed (default: 42)")
+    parser.add_argument("--seeds", metavar="A,B,...",
+                        help="run once per seed (e.g. 42,44,82,100,800) into --out/seed-N; report mean and std")
     parser.add_argument("--out", type=Path, default=Path("reproduce-out"), metavar="DIR",
                         help="run folder: checkpoints, task results, record.json (re-run to resume)")
     parser.add_argument("--dry-run", action="store_true", help="print the plan and an estimated time, train nothing")
@@ -43,13 +45,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..repro.runner import Options
     from ..repro.runner import run as run_pipeline
+    from ..repro.seeds import parse as parse_seeds
 
     if args.out.exists() and not args.out.is_dir():
         raise UserError(f"--out {args.out}: is a file; name a folder (new, or a run folder to resume)")
+
+    seeds = parse_seeds(args.seeds) if args.seeds is not None else None
+    if seeds is not None and args.seed is not None:
+        raise UserError("--seed and --seeds: give one of them")
     opts = Options(
         method=args.method, benchmark=args.benchmark, tasks=args.tasks, data_root=args.data_root, model=args.model,
-        weights=args.weights, overrides=args.overrides, device=args.device, seed=args.seed, out=args.out,
-        dry_run=args.dry_run, tolerance=args.tolerance, smoke=args.smoke, shard=args.shard, workers=args.workers,
+        weights=args.weights, overrides=args.overrides, device=args.device,
+        seed=42 if args.seed is None else args.seed, seeds=seeds, out=args.out, dry_run=args.dry_run,
+        tolerance=args.tolerance, smoke=args.smoke, shard=args.shard, workers=args.workers,
         progress=not args.no_progress, catalog=args.catalog, argv=sys.argv[1:],
     )
     return run_pipeline(opts)

@@ -63,7 +63,18 @@ def load_weights(model: nn.Module, path: Path) -> None:
         except (KeyError, ValueError, RuntimeError) as exc:
             raise UserError(f"--weights {path}: does not fit the model ({str(exc).splitlines()[0]})") from None
         return
-    state = {k: v for k, v in _state_dict(path).items() if not k.startswith("head.")}
+    try:
+        raw = _state_dict(path)
+    except UserError:
+        raise
+    except Exception as exc:  # a damaged file or a pickle naming a global weights_only refuses: never run it
+        from .checkpoint import reason
+
+        raise UserError(f"--weights {path}: not a readable weights file ({reason(exc)})") from None
+    bad = next((k for k, v in raw.items() if not isinstance(v, torch.Tensor)), None)
+    if bad is not None:
+        raise UserError(f"--weights {path}: {bad} is not a tensor")
+    state = {k: v for k, v in raw.items() if not k.startswith("head.")}
     own = model.state_dict()
     wrong = next((k for k, v in state.items() if k in own and own[k].shape != v.shape), None)
     if wrong is not None:

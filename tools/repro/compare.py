@@ -64,7 +64,7 @@ def compare(catalog: Catalog, bench: Benchmark, scores: dict[str, float], compar
     return out
 
 
-def _fmt(value: float | None, signed: bool = False) -> str:
+def fmt(value: float | None, signed: bool = False) -> str:
     if value is None:
         return "-"
     return f"{value:+.2f}" if signed else f"{value:.2f}"
@@ -82,14 +82,14 @@ def table_lines(cmp: Comparison, bench: Benchmark) -> list[str]:
     rows.append(("mean" if len(cmp.tasks) < len(bench.task_ids()) else "19-task mean", cmp.mean,
                  {i: r.mean for i, r in enumerate(cmp.reported)}))
     for name, ours, theirs in rows:
-        line = f"{name:<16}{_fmt(ours):>8}"
+        line = f"{name:<16}{fmt(ours):>8}"
         for i in range(len(cmp.reported)):
             diff = None if ours is None or theirs[i] is None else ours - theirs[i]  # type: ignore[operator]
-            line += f"  {_fmt(theirs[i]):>8}{_fmt(diff, True):>8}"
+            line += f"  {fmt(theirs[i]):>8}{fmt(diff, True):>8}"
         lines.append(line)
     if cmp.mean_of_group_means is not None:
-        groups = ", ".join(f"{g} {_fmt(v)}" for g, v in cmp.group_means.items())
-        lines.append(f"mean of group means {_fmt(cmp.mean_of_group_means)} ({groups})")
+        groups = ", ".join(f"{g} {fmt(v)}" for g, v in cmp.group_means.items())
+        lines.append(f"mean of group means {fmt(cmp.mean_of_group_means)} ({groups})")
     for i, rep in enumerate(cmp.reported):
         ref = " (reference)" if rep.is_reference else ""
         lines.append(f"[{i + 1}] {rep.label}, {rep.source}, table {rep.table}{ref}")

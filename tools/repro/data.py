@@ -35,6 +35,22 @@ class ListDataset(Dataset[tuple[torch.Tensor, int]]):
             return self.transform(image.convert("RGB")), label
 
 
+def resize_for_crop(size: int) -> int:
+    """VPT's shorter-side size before the crop: 256 for 224, 438 for 384, 512 for 448; otherwise size * 8 / 7."""
+    return {224: 256, 384: 438, 448: 512}.get(size, round(size * 8 / 7))
+
+
+def crop_transform(size: int, normalisation: str, train: bool) -> Callable[[Image.Image], torch.Tensor]:
+    """FGVC as VPT reads it: shorter side to 256 (bilinear, torchvision's default), then a random 224 crop and a
+    horizontal flip for training, a centre crop for evaluation
+    (https://github.com/KMnP/vpt/blob/4410440ec1b489f24f66b9fad3d9b10ff3443567/src/data/transforms.py lines 6-42)."""
+    mean, std = MEAN_STD[normalisation]
+    steps: list[Callable[..., object]] = [transforms.Resize(resize_for_crop(size))]
+    steps += [transforms.RandomCrop(size), transforms.RandomHorizontalFlip(0.5)] if train else [
+        transforms.CenterCrop(size)]
+    return transforms.Compose([*steps, transforms.ToTensor(), transforms.Normalize(mean, std)])
+
+
 def make_transform(size: int, normalisation: str, train_aug: bool) -> Callable[[Image.Image], torch.Tensor]:
     """Direct resize to size x size (VTAB-1k codebases do not crop), then normalise; RandAugment when asked."""
     mean, std = MEAN_STD[normalisation]
@@ -57,8 +73,11 @@ def make_transform(size: int, normalisation: str, train_aug: bool) -> Callable[[
 
 
 def loader(folder: Path, samples: list[Sample], size: int, normalisation: str, batch_size: int, train: bool,
-           train_aug: bool = False, seed: int = 0, workers: int = 0) -> DataLoader[tuple[torch.Tensor, int]]:
-    transform = make_transform(size, normalisation, train_aug and train)
+           train_aug: bool = False, seed: int = 0, workers: int = 0,
+           crop: bool = False) -> DataLoader[tuple[torch.Tensor, int]]:
+    """`crop`: the FGVC resize-then-crop pipeline (`crop_transform`) instead of VTAB's direct resize."""
+    transform = crop_transform(size, normalisation, train) if crop else make_transform(size, normalisation,
+                                                                                       train_aug and train)
     generator = torch.Generator().manual_seed(seed)
     return DataLoader(ListDataset(folder, samples, transform), batch_size=batch_size, shuffle=train,
                       generator=generator if train else None, num_workers=workers,

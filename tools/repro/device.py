@@ -22,7 +22,20 @@ def pick(requested: str | None) -> torch.device:
         raise UserError(f"--device {requested}: not a device name (cpu, cuda, cuda:1, mps)") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise UserError(f"--device {requested}: CUDA is not available on this machine (use --device cpu)")
+    if device.type == "mps" and not (torch.backends.mps.is_built() and torch.backends.mps.is_available()):
+        raise UserError(f"--device {requested}: MPS (Apple GPU) is not available on this machine (use --device cpu)")
+    if device.type not in {"cpu", "cuda", "mps"}:
+        raise UserError(f"--device {requested}: not supported by reproduce (cpu, cuda, cuda:1, mps)")
     return device
+
+
+def describe(device: torch.device) -> str:
+    """The accelerator's model name for the record (the device string alone does not say which GPU)."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    import platform
+
+    return f"{device.type} ({platform.processor() or platform.machine()})"
 
 
 def amp_dtype(device: torch.device) -> torch.dtype | None:

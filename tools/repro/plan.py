@@ -69,7 +69,7 @@ def plan_lines(res: Resolved, bench: Benchmark, cmp: Comparison, data: dict[str,
     lines.append("expected numbers (mean over the selected tasks):")
     lines += [f"  {r.label} [{r.source}, {r.table}]: mean {r.mean if r.mean is None else round(r.mean, 2)}"
               f"{' (reference)' if r.is_reference else ''}" for r in cmp.reported] or ["  none in the catalog"]
-    lines.append("data: " + ("checked, " + ", ".join(f"{t}: {len(d.splits['test'])} test images"
+    lines.append("data: " + ("checked, " + ", ".join(f"{t}: {len(d.samples('test'))} test images"
                                                        for t, d in data.items()) if data else "not checked"))
     if images_per_s:
         total = sum(train_images(s) for s in res.tasks.values())

@@ -14,11 +14,12 @@ from tqdm import tqdm
 from ..catalog.models import Benchmark, Catalog
 from ..catalog.service import valid_catalog
 from ..errors import UserError
-from . import backbone, smoke
+from . import backbone, identity, seeds, smoke, verified
 from . import device as dev
 from . import record as rec
+from .checkpoint import read_result
 from .compare import Comparison, compare, table_lines
-from .errors import DataError, read_state, write_state
+from .errors import DataError, write_state
 from .layout import TaskData, check_data, select_tasks
 from .plan import measure_images_per_s, plan_lines
 from .recipe import PEEKS_AT_TEST, Resolved, find_recipe, parse_overrides, resolve
@@ -26,7 +27,7 @@ from .selection import run_task
 from .train import Context
 
 REPO = Path(__file__).resolve().parents[2]
-SUPPORTED = ("vtab-1k",)
+SUPPORTED = ("vtab-1k", "fgvc")
 
 
 @dataclass
@@ -40,6 +41,7 @@ class Options:
     overrides: list[str] = field(default_factory=list)
     device: str | None = None
     seed: int = 42
+    seeds: list[int] | None = None  # --seeds: one run per seed under out/seed-N, then mean and std
     out: Path = Path("reproduce-out")
     dry_run: bool = False
     tolerance: float = 1.0
@@ -62,15 +64,15 @@ def _shard(tasks: list[str], spec: str | None) -> list[str]:
 
 
 def _benchmark(catalog: Catalog, bench_id: str) -> Benchmark:
-    if bench_id == "fgvc":
-        raise DataError("--benchmark fgvc: not yet supported by reproduce (VTAB-1k only for now)", "fgvc")
     if bench_id not in SUPPORTED:
-        raise UserError(f"--benchmark {bench_id}: not supported (use vtab-1k)")
+        raise UserError(f"--benchmark {bench_id}: not supported (use {' or '.join(SUPPORTED)})")
     return catalog.benchmarks[bench_id]
 
 
 def _tasks(opts: Options, bench: Benchmark) -> list[str]:
     tasks = select_tasks(bench, opts.tasks)
+    if opts.smoke and bench.id != "vtab-1k":
+        raise UserError(f"--smoke runs on vtab-1k only (digits in the VTAB-1k layout), not --benchmark {bench.id}")
     if opts.smoke:
         if opts.tasks and set(tasks) - set(smoke.SMOKE_TASKS):
             raise UserError(f"--smoke runs only {', '.join(smoke.SMOKE_TASKS)}")
@@ -109,34 +111,25 @@ def _model_factory(res: Resolved, task: str, opts: Options, classes: int, hub: b
                    s.method_config)
 
 
-def _out_folder(opts: Options, res: Resolved) -> Path:
-    """The run folder; a folder of another configuration is never mixed in (or overwritten)."""
-    opts.out.mkdir(parents=True, exist_ok=True)
-    meta = opts.out / "run.json"
-    digest = res.digest()
-    if meta.is_file():
-        old = str(read_state(meta).get("recipe_hash"))
-        if old != digest:
-            raise UserError(f"--out {opts.out}: holds a run with other settings (recipe hash {old[:12]}); "
-                            "use another --out folder")
-    else:
-        write_state(meta, {"recipe_hash": digest, "resolved": res.to_json()})
-    return opts.out
+def _identity(opts: Options, res: Resolved, data: dict[str, TaskData], seed: int) -> dict[str, Any]:
+    ident = identity.make(res.recipe_id, res.implementation, res.benchmark, res.digest(), seed, opts.weights, data)
+    ident["data_root"] = str(opts.data_root.resolve()) if opts.data_root else None
+    return ident
 
 
 def _run_tasks(opts: Options, res: Resolved, bench: Benchmark, data: dict[str, TaskData],
-               device: Any) -> dict[str, dict[str, Any]]:
+               device: Any, seed: int, out: Path) -> dict[str, dict[str, Any]]:
     results: dict[str, dict[str, Any]] = {}
     classes = {t.id: t.classes or 2 for t in bench.tasks}
     for task in tqdm(list(res.tasks), desc="tasks", disable=not opts.progress):
-        folder = opts.out / "tasks" / task
+        folder = out / "tasks" / task
         done = folder / "result.json"
         if done.is_file():  # finished by an earlier (interrupted) run of the same command
-            results[task] = read_state(done)
+            results[task] = read_result(done)
             continue
-        ctx = Context(folder=data[task].folder, settings=res.tasks[task], device=device, seed=opts.seed,
+        ctx = Context(folder=data[task].images, settings=res.tasks[task], device=device, seed=seed,
                       make_model=_model_factory(res, task, opts, classes[task]), workers=opts.workers,
-                      progress=opts.progress)
+                      progress=opts.progress, crop=bench.id == "fgvc")
         start = time.perf_counter()
         result = run_task(ctx, data[task], folder)
         result["seconds"] = round(time.perf_counter() - start, 3)
@@ -189,13 +182,13 @@ def _summary(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def _record(opts: Options, res: Resolved, results: dict[str, Any], cmp: Comparison, device: Any,
-            timings: dict[str, float], verdict: str) -> dict[str, Any]:
+            timings: dict[str, float], verdict: str, ident: dict[str, Any]) -> dict[str, Any]:
     first = next(iter(res.tasks.values()))
-    return {
+    return {"identity": ident, "device_name": dev.describe(device),
         "format": rec.FORMAT, "method": res.recipe_id, "implementation": res.implementation,
         "benchmark": res.benchmark, "smoke": opts.smoke, "backbone": first.backbone,
         "weights": str(opts.weights) if opts.weights else None, "recipe_hash": res.digest(),
-        "resolved": res.to_json(), **rec.environment(REPO), "device": str(device), "seed": opts.seed,
+        "resolved": res.to_json(), **rec.environment(REPO), "device": str(device), "seed": ident["seed"],
         "shard": opts.shard, "tasks": results, **_summary(results), "mean": cmp.mean,
         "mean_of_group_means": cmp.mean_of_group_means, "group_means": cmp.group_means,
         "reported": [r.__dict__ for r in cmp.reported], "verdict": verdict, "tolerance": opts.tolerance,
@@ -203,34 +196,28 @@ def _record(opts: Options, res: Resolved, results: dict[str, Any], cmp: Comparis
     }
 
 
-def run(opts: Options) -> int:
-    started = time.perf_counter()
-    catalog = valid_catalog(opts.catalog)
-    bench = _benchmark(catalog, opts.benchmark)
-    res = resolve_run(opts, catalog, bench)
-    device = dev.pick(opts.device)
-    if opts.smoke:
-        import torch
+def _prepare_data(opts: Options, bench: Benchmark, res: Resolved) -> dict[str, TaskData] | None:
+    if opts.data_root is None:
+        if not opts.dry_run:
+            raise DataError(f"--data-root DIR is required (the folder holding the {bench.name} task folders)",
+                            "prepare-fgvc" if bench.id == "fgvc" else "prepare-vtab-1k")
+        return None
+    # delay: no bar at all for a check that fails (or finishes) within a second, so an error stays one line
+    with tqdm(desc="checking images", unit="img", disable=not opts.progress, leave=False, delay=1.0) as bar:
+        known = verified.load(opts.out)
+        data = check_data(opts.data_root, bench, list(res.tasks), progress=bar.update, verified=known)
+    if not opts.dry_run:
+        verified.save(opts.out, known)
+    return data
 
-        torch.set_num_threads(1)  # tiny tensors: threads only add overhead (and spin on a busy machine)
-        opts.data_root = smoke.make_data(opts.data_root or opts.out / "smoke-data", bench)
-        opts.weights = opts.weights or smoke.pretrain_backbone(opts.data_root / smoke.BACKBONE_FILE)
-    data = None
-    if opts.data_root is not None:
-        data = check_data(opts.data_root, bench, list(res.tasks))
-    elif not opts.dry_run:
-        raise DataError("--data-root DIR is required (the folder holding the VTAB-1k task folders)")
-    first = next(iter(res.tasks))
-    cmp = compare(catalog, bench, {t: 0.0 for t in res.tasks}, res.compare_with, res.reference)
-    if opts.dry_run:
-        classes = next(t.classes or 2 for t in bench.tasks if t.id == first)
-        ips = measure_images_per_s(_model_factory(res, first, opts, classes, hub=False), res.tasks[first], device)
-        print("\n".join(plan_lines(res, bench, cmp, data, ips, device)))
-        return 0
-    assert data is not None
-    _out_folder(opts, res)
-    train_start = time.perf_counter()
-    results = _run_tasks(opts, res, bench, data, device)
+
+def _train_seed(opts: Options, catalog: Catalog, bench: Benchmark, res: Resolved, data: dict[str, TaskData],
+                device: Any, seed: int, out: Path) -> tuple[int, str, list[str], Comparison]:
+    """One complete run with one seed into `out`: train (or resume) every task, compare, write the record."""
+    started = time.perf_counter()
+    ident = _identity(opts, res, data, seed)
+    identity.claim(out, ident, res.to_json())
+    results = _run_tasks(opts, res, bench, data, device, seed, out)
     cmp = compare(catalog, bench, {t: r["accuracy"] for t, r in results.items()}, res.compare_with, res.reference)
     code, verdict = _verdict(opts, cmp, bench)
     lines = table_lines(cmp, bench)
@@ -242,11 +229,64 @@ def run(opts: Options) -> int:
                      + (" (mean over tasks)" if varies else "")
                      + (f"; reported {reported}" if reported else ""))
     lines += _selection_lines(results)
-    timings = {"total_s": round(time.perf_counter() - started, 3), "train_s": round(time.perf_counter() - train_start,
-                                                                                   3)}
+    timings = {"train_s": round(time.perf_counter() - started, 3)}
     name = f"record-shard-{opts.shard.replace('/', '-of-')}.json" if opts.shard else "record.json"
-    rec.write(_record(opts, res, results, cmp, device, timings, verdict), opts.out / name)
-    lines += [verdict, f"record: {opts.out / name}"]
+    rec.write(_record(opts, res, results, cmp, device, timings, verdict, ident), out / name)
+    return code, verdict, [*lines, verdict, f"record: {out / name}"], cmp
+
+
+def _seed_list(opts: Options) -> list[int]:
+    return opts.seeds if opts.seeds else [opts.seed]
+
+
+def _many_seeds(opts: Options, catalog: Catalog, bench: Benchmark, res: Resolved, data: dict[str, TaskData],
+                device: Any) -> int:
+    by_seed: dict[int, Comparison] = {}
+    for seed in _seed_list(opts):
+        _, _, lines, by_seed[seed] = _train_seed(opts, catalog, bench, res, data, device, seed,
+                                                 opts.out / f"seed-{seed}")
+        print(f"seed {seed}: " + lines[-2] + f" ({lines[-1]})")
+    summary = seeds.summarise(by_seed)
+    mean = summary["mean"]["mean"] if summary["mean"] else None
+    code, verdict = _verdict(opts, Comparison(tasks=[], ours={}, mean=mean, group_means={}, mean_of_group_means=None,
+                                              reported=next(iter(by_seed.values())).reported), bench)
+    if opts.smoke:  # the smoke check holds per seed
+        failed = [seed for seed, cmp in by_seed.items() if _verdict(opts, cmp, bench)[0] != 0]
+        code, verdict = (1, f"smoke check FAILED for seed(s) {failed}") if failed else (0, verdict)
+    name = f"seeds-shard-{opts.shard.replace('/', '-of-')}.json" if opts.shard else "seeds.json"
+    write_state(opts.out / name, {**summary, "verdict": verdict, "command": opts.argv})
+    print("\n".join([*seeds.lines(summary, bench), f"{verdict} (mean over {len(by_seed)} seeds)",
+                      f"summary: {opts.out / name}"]))
+    return code
+
+
+def run(opts: Options) -> int:
+    catalog = valid_catalog(opts.catalog)
+    bench = _benchmark(catalog, opts.benchmark)
+    res = resolve_run(opts, catalog, bench)
+    device = dev.pick(opts.device)
+    if opts.smoke:
+        import torch
+
+        torch.set_num_threads(1)  # tiny tensors: threads only add overhead (and spin on a busy machine)
+        opts.data_root = smoke.make_data(opts.data_root or opts.out / "smoke-data", bench)
+        opts.weights = opts.weights or smoke.pretrain_backbone(opts.data_root / smoke.BACKBONE_FILE)
+    data = _prepare_data(opts, bench, res)
+    notes = [d.note for d in (data or {}).values() if d.note]
+    first = next(iter(res.tasks))
+    if opts.dry_run:
+        cmp = compare(catalog, bench, {t: 0.0 for t in res.tasks}, res.compare_with, res.reference)
+        classes = next(t.classes or 2 for t in bench.tasks if t.id == first)
+        ips = measure_images_per_s(_model_factory(res, first, opts, classes, hub=False), res.tasks[first], device)
+        print("\n".join([*plan_lines(res, bench, cmp, data, ips, device), *[f"data: {n}" for n in notes],
+                         f"seeds: {', '.join(map(str, _seed_list(opts)))}"]))
+        return 0
+    assert data is not None
+    if notes:
+        print("\n".join(f"data: {n}" for n in notes))
+    if opts.seeds and len(opts.seeds) > 1:
+        return _many_seeds(opts, catalog, bench, res, data, device)
+    code, _, lines, _ = _train_seed(opts, catalog, bench, res, data, device, _seed_list(opts)[0], opts.out)
     print("\n".join(lines))
     sys.stdout.flush()
     return code

@@ -20,16 +20,17 @@ from .train import Context, Phase, best_model, evaluate, run_phase
 
 def _grid(ctx: Context, data: TaskData, folder: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     s = ctx.settings
+    val = data.split_of("val")
     trials = []
     for lr in s.lr_grid or []:
         for wd in s.weight_decay_grid or []:
-            phase = Phase(f"grid-lr{lr:g}-wd{wd:g}", data.splits["train800"], {"val200": data.splits["val200"]},
+            phase = Phase(f"grid-lr{lr:g}-wd{wd:g}", data.samples("train"), {val: data.samples("val")},
                           s.scaled_lr(lr), wd)
             summary = run_phase(ctx, phase, folder / phase.name)
-            trials.append({"lr": lr, "weight_decay": wd, "val200_accuracy": summary["last"]["val200_accuracy"],
+            trials.append({"lr": lr, "weight_decay": wd, "val200_accuracy": summary["last"][f"{val}_accuracy"],
                            "summary": summary})
     best = max(trials, key=lambda t: (t["val200_accuracy"], -t["lr"]))
-    final = Phase("final", data.splits["train800val200"], {"test": data.splits["test"]}, s.scaled_lr(best["lr"]),
+    final = Phase("final", data.samples("trainval"), {"test": data.samples("test")}, s.scaled_lr(best["lr"]),
                   best["weight_decay"])
     summary = run_phase(ctx, final, folder / "final")
     result = {"accuracy": summary["last"]["test_accuracy"], "selected": {"lr": best["lr"],
@@ -46,13 +47,14 @@ def run_task(ctx: Context, data: TaskData, folder: Path) -> dict[str, Any]:
         return {"model_selection": rule, "looked_at_test": False, **result}
     lr, wd = s.scaled_lr(s.lr or 0.0), s.weight_decay or 0.0
     if rule == "best-val-epoch":
-        phase = Phase("train", data.splits["train800"], {"val200": data.splits["val200"]}, lr, wd, "val200")
+        val = data.split_of("val")
+        phase = Phase("train", data.samples("train"), {val: data.samples("val")}, lr, wd, val)
         summary = run_phase(ctx, phase, folder / "train")
-        test = evaluate(best_model(ctx, folder / "train"), ctx, data.splits["test"], "test")
+        test = evaluate(best_model(ctx, folder / "train"), ctx, data.samples("test"), "test")
         return {"model_selection": rule, "looked_at_test": False, "accuracy": test,
                 "selected": summary["best"], "phases": [summary]}
     keep = "test" if rule == "best-test-epoch" else None
-    phase = Phase("train", data.splits["train800val200"], {"test": data.splits["test"]}, lr, wd, keep)
+    phase = Phase("train", data.samples("trainval"), {"test": data.samples("test")}, lr, wd, keep)
     summary = run_phase(ctx, phase, folder / "train")
     if rule == "best-test-epoch":
         return {"model_selection": rule, "looked_at_test": True, "accuracy": summary["best"]["accuracy"],

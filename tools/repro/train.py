@@ -19,9 +19,10 @@ from tqdm import tqdm
 
 from .. import methods
 from ..errors import UserError
+from . import checkpoint
 from . import device as dev
 from .data import loader
-from .errors import read_state, write_state
+from .errors import write_state
 from .layout import Sample
 from .recipe import TaskSettings
 from .schedule import lr_at
@@ -44,6 +45,7 @@ class Context:
     seed: int
     workers: int = 0
     progress: bool = True
+    crop: bool = False  # FGVC: resize the shorter side, then crop (data.crop_transform)
     epochs_run: list[int] = field(default_factory=lambda: [0])  # epochs trained by this process, all phases
 
 
@@ -67,7 +69,7 @@ def _optimizer(model: nn.Module, s: TaskSettings, lr: float, wd: float) -> torch
 def evaluate(model: nn.Module, ctx: Context, samples: list[Sample], desc: str) -> float:
     s = ctx.settings
     dl = loader(ctx.folder, samples, s.image_size, s.normalisation, max(s.batch_size, 256), train=False,
-                workers=ctx.workers)
+                workers=ctx.workers, crop=ctx.crop)
     correct = 0
     amp = dev.amp_dtype(ctx.device)
     with dev.no_grad_eval(model):
@@ -103,7 +105,7 @@ def _train_epoch(model: nn.Module, ctx: Context, phase: Phase, opt: torch.optim.
     s = ctx.settings
     torch.manual_seed(ctx.seed * 1000 + epoch)  # drop-path and shuffling depend on (seed, epoch) only: resumable
     dl = loader(ctx.folder, phase.train, s.image_size, s.normalisation, s.batch_size, train=True,
-                train_aug=s.train_aug, seed=ctx.seed * 1000 + epoch, workers=ctx.workers)
+                train_aug=s.train_aug, seed=ctx.seed * 1000 + epoch, workers=ctx.workers, crop=ctx.crop)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=s.label_smoothing)
     amp = dev.amp_dtype(ctx.device)
     model.train()
@@ -129,17 +131,17 @@ def run_phase(ctx: Context, phase: Phase, folder: Path) -> dict[str, Any]:
     """Train (or resume) one phase; returns its summary, also stored in `done.json`."""
     done = folder / "done.json"
     if done.is_file():
-        return read_state(done)
+        return checkpoint.read_done(done)
     folder.mkdir(parents=True, exist_ok=True)
     s = ctx.settings
     model = ctx.make_model().to(ctx.device)
     opt = _optimizer(model, s, phase.lr, phase.weight_decay)
     state: dict[str, Any] = {"epoch": 0, "log": [], "evals": [], "best": None, "train_seconds": 0.0, "images": 0}
     if (folder / "last.state.pt").is_file():
-        methods.load_trained(model, folder / "last.safetensors")
-        saved = torch.load(folder / "last.state.pt", map_location="cpu", weights_only=False)
-        opt.load_state_dict(saved.pop("optimizer"))
-        state = saved
+        saved = checkpoint.load_state(folder / "last.state.pt")
+        checkpoint.load_trained(model, folder / "last.safetensors")
+        checkpoint.load_optimizer(opt, saved, folder / "last.state.pt")
+        state = {k: v for k, v in saved.items() if k != "optimizer"}
     scaler = dev.grad_scaler(dev.amp_dtype(ctx.device))
     dev.reset_peak(ctx.device)
     bar = tqdm(range(state["epoch"], s.epochs), initial=state["epoch"], total=s.epochs, desc=phase.name,
@@ -181,5 +183,5 @@ def run_phase(ctx: Context, phase: Phase, folder: Path) -> dict[str, Any]:
 def best_model(ctx: Context, folder: Path) -> nn.Module:
     """The phase's kept best epoch, loaded onto a fresh backbone."""
     model = ctx.make_model().to(ctx.device)
-    methods.load_trained(model, folder / "best.safetensors")
+    checkpoint.load_trained(model, folder / "best.safetensors")
     return model
