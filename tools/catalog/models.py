@@ -225,7 +225,9 @@ class Lineage(Strict):
     """Where a row's numbers were taken from: a row of a catalog table, or a row of a paper not in the catalog."""
 
     table: Slug | None = Field(default=None, description="Catalog result table id the row was copied from.")
-    paper: Slug | None = Field(default=None, description="Catalog method id of the paper, when its table is not stored.")
+    paper: Slug | None = Field(
+        default=None, description="Catalog method id of the paper, when its table is not stored."
+    )
     paper_table: Text | None = Field(default=None, description="That paper's table, as numbered there.")
     row: Text = Field(description="The row's label there, as printed.")
     basis: Literal["stated", "digits-match"] = Field(
