@@ -141,9 +141,13 @@ def _reference_problems(catalog: Catalog, file: str, table: ResultTable) -> Iter
     if table.source.paper is not None and table.source.paper not in catalog.methods:
         yield Problem(file, "source.paper", f"unknown method '{table.source.paper}'")
     for i, row in enumerate(table.rows):
-        if (row.baseline is not None) != (row.row_kind == "baseline"):
-            yield Problem(file, f"rows[{i}].baseline", "a baseline row names its baseline (full-fine-tuning, "
-                          "linear-probing, ...); other rows have none")
+        if row.baseline is not None and row.row_kind != "baseline":
+            yield Problem(file, f"rows[{i}].baseline",
+                          f"only baseline rows name a baseline (this is a {row.row_kind} row)")
+        elif row.baseline is None and row.row_kind == "baseline":
+            # a warning: the row still shows, but leaderboards cannot put it on one line with the same baseline
+            yield Problem(file, f"rows[{i}].baseline", "name the baseline (full-fine-tuning, linear-probing, ...)",
+                          "warning")
         link = row.copied_from
         if link is not None and link.table is not None:
             target = catalog.results.get(link.table)
