@@ -210,14 +210,14 @@ def protocol_text(protocol: Protocol) -> str:
     ])
 
 
-def lineage_text(row: ResultRow) -> str:
-    """Where a row's numbers come from, with the evidence; empty for a source's own numbers."""
+def lineage_text(row: ResultRow, short: bool = False) -> str:
+    """Where a row's numbers come from (with the evidence unless `short`); empty for a source's own numbers."""
     parts = []
     link = row.copied_from
     if link is not None:
         where = link.table or f"{link.paper} paper, {link.paper_table or 'table not identified'}"
         basis = "the source says so" if link.basis == "stated" else "equal digits"
-        parts.append(f"copied from {where}, row '{link.row}' ({basis}): {link.evidence}")
+        parts.append(f"copied from {where}, row '{link.row}' ({basis})" + ("" if short else f": {link.evidence}"))
     if row.produced_by is not None:
         made = row.produced_by
         code = f", model file {made.model_file}" if made.model_file else ""
@@ -281,7 +281,7 @@ def board(catalog: Catalog, table: ResultTable, bench: Benchmark, here: str) -> 
                 cells=board_cells(row, bench),
                 source=source,
                 note=len(notes) if row.note else None,
-                lineage=lineage_text(row),
+                lineage=lineage_text(row, short=True),  # the evidence is on the method page
             )
         )
     return Board(
