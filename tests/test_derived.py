@@ -43,23 +43,6 @@ def _tables(benchmark: str) -> list:
     return [t for t in CATALOG_DATA.results.values() if t.benchmark == benchmark]
 
 
-@pytest.mark.parametrize("bench_id", ["vtab-1k", "fgvc"])
-def test_computed_means_equal_published(bench_id: str) -> None:
-    tables = _tables(bench_id)
-    assert tables, f"no result table for {bench_id}"
-    bench = CATALOG_DATA.benchmarks[bench_id]
-    checked = 0
-    for table in tables:
-        for row in table.rows:
-            if row.published.mean is None:
-                continue
-            mean = aggregates(row, bench).task_mean
-            assert mean is not None
-            assert abs(mean - row.published.mean) <= 0.01, (table.id, row.label, mean, row.published.mean)
-            checked += 1
-    assert checked >= 15
-
-
 def _ppt_pairs() -> list[tuple[str, float, float]]:
     """(where, computed, published) for every published PPT cell."""
     pairs = []

@@ -167,9 +167,34 @@
     apply();
   }
 
+  // ------------------------------------------------------------ filters of the per-method leaderboards
+
+  // Columns by source kind (paper / benchmark / reproduced), and numbers by how they were selected: a number chosen
+  // on the test set is masked, and so is every difference (Δ) taken against a masked paper-reported number.
+  function setupBoardFilters(form) {
+    var cells = document.querySelectorAll("table.vpeft-lines [data-col-kind]");
+    function apply() {
+      var hideTest = form.elements["hide-test"].checked, hideUnknown = form.elements["hide-unknown"].checked;
+      function masked(selection) {
+        return (hideTest && selection === "best-test-epoch") || (hideUnknown && selection === "unknown");
+      }
+      Array.prototype.forEach.call(cells, function (cell) {
+        var shown = form.elements["kind-" + cell.getAttribute("data-col-kind")].checked;
+        cell.classList.toggle("vpeft-off", !shown);
+        var hide = masked(cell.getAttribute("data-selection")) || masked(cell.getAttribute("data-paper-selection"));
+        cell.classList.toggle("vpeft-masked", cell.tagName === "TD" && hide);
+      });
+    }
+    form.addEventListener("change", apply);
+    form.addEventListener("submit", function (e) { e.preventDefault(); });
+    form.hidden = false;
+    apply();
+  }
+
   function init() {
     Array.prototype.forEach.call(document.querySelectorAll("table[data-sortable]"), makeSortable);
     Array.prototype.forEach.call(document.querySelectorAll("form[data-filter-for]"), setupFilters);
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-board-filters]"), setupBoardFilters);
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);

@@ -124,5 +124,9 @@ def test_comparison_uses_derived_means_and_every_reported_row() -> None:
     ref = cmp.reference()
     assert ref is not None and ref.label == "LoRA" and ref.mean is not None
     lines = table_lines(cmp, BENCH)
-    assert lines[-3].startswith("19-task mean") and f"{59.0 - ref.mean:+.2f}" in lines[-3]
-    assert lines[-2].startswith("mean of group means")
+    reported = [r for t in CAT.results.values() if t.benchmark == BENCH.id for r in t.rows if r.method == "lora"]
+    sources = [line for line in lines if line.startswith("[")]
+    assert len(sources) == len(cmp.reported) == len(reported) > 1  # every stored LoRA row, each with its source
+    [mean_line] = [line for line in lines if line.startswith("19-task mean")]
+    assert f"{59.0 - ref.mean:+.2f}" in mean_line
+    assert lines[-len(sources) - 1].startswith("mean of group means")

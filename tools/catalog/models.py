@@ -10,7 +10,7 @@ import re
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 MIN_YEAR = 2015
 MAX_YEAR = date.today().year + 1
@@ -164,6 +164,8 @@ class Benchmark(Strict):
     groups: list[TaskGroup] = Field(default_factory=list)
     tasks: list[Task]
     averaged: bool = Field(default=True, description="Whether a mean over the tasks is meaningful.")
+    score_min: float = Field(default=0.0, description="Lowest possible score of every task.")
+    score_max: float = Field(default=100.0, description="Highest possible score of every task.")
     notes: list[Text] = Field(default_factory=list)
     sources: list[Url] = Field(default_factory=list)
 
@@ -177,15 +179,93 @@ class Benchmark(Strict):
 class Provenance(Strict):
     name: Text
     kind: Literal["benchmark", "paper", "reproduced"]
-    url: Url
+    url: Url = Field(description="The page the numbers were read on (https).")
     commit: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{7,40}$")] | None = None
+    paper: Slug | None = Field(default=None, description="Catalog method id of the paper whose table this is.")
+    table: Text | None = Field(default=None, description="The table as numbered by the source, e.g. Table 1.")
     section: Text | None = None
+
+    @model_validator(mode="after")
+    def _paper_needs_table(self) -> Provenance:
+        # a paper number is only checkable when we know which table of the page it was read in
+        if self.kind == "paper" and self.table is None:
+            raise ValueError("a paper source needs `table` (as numbered in the page the url points at)")
+        return self
+
+
+Checkpoint = Literal[
+    "orig-in21k", "augreg-in21k", "in1k", "mae", "moco-v3", "clip", "dino", "dinov2", "swin-in22k", "other"
+]
+ModelSelection = Literal["val200-then-retrain", "best-test-epoch", "last-epoch", "other"]
+Augmentation = Literal["none", "randaug", "other"]
+PROTOCOL_FIELDS = ("checkpoint", "image_size", "model_selection", "seeds", "augmentation")
+
+
+class Protocol(Strict):
+    """How a table's numbers were obtained; null = the source does not say (notes say what was read)."""
+
+    checkpoint: Checkpoint | None = Field(default=None, description="Pre-trained weights of the backbone.")
+    image_size: int | None = Field(default=None, ge=1)
+    model_selection: ModelSelection | None = Field(
+        default=None, description="How the reported epoch/configuration was chosen (best-test-epoch: on the test set)."
+    )
+    seeds: int | None = Field(default=None, ge=1, description="Runs averaged by each number.")
+    augmentation: Augmentation | None = None
+
+    def merged(self, override: Protocol | None) -> Protocol:
+        """This protocol with the fields `override` sets (non-null) replaced."""
+        if override is None:
+            return self
+        values = {f: getattr(override, f) if getattr(override, f) is not None else getattr(self, f)
+                  for f in PROTOCOL_FIELDS}
+        return Protocol(**values)
+
+
+class Lineage(Strict):
+    """Where a row's numbers were taken from: a row of a catalog table, or a row of a paper not in the catalog."""
+
+    table: Slug | None = Field(default=None, description="Catalog result table id the row was copied from.")
+    paper: Slug | None = Field(
+        default=None, description="Catalog method id of the paper, when its table is not stored."
+    )
+    paper_table: Text | None = Field(default=None, description="That paper's table, as numbered there.")
+    row: Text = Field(description="The row's label there, as printed.")
+    basis: Literal["stated", "digits-match"] = Field(
+        description="stated: the source says so (citation marker, 'results from'); digits-match: inferred from "
+        "equal digits only."
+    )
+    tasks_equal: int | None = Field(default=None, ge=0, description="Task scores equal digit for digit.")
+    evidence: Text
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Lineage:
+        if (self.table is None) == (self.paper is None):
+            raise ValueError("give exactly one of `table` (a catalog result table) or `paper` (a catalog method id)")
+        return self
+
+
+class Production(Strict):
+    """For benchmark tables: whether the benchmark's own code produced the row."""
+
+    kind: Literal["own-code", "copied", "not-own-code", "unknown"] = Field(
+        description="own-code: a model file of the benchmark implements the method; copied: the digits come from an "
+        "earlier table (see copied_from); not-own-code: the code cannot have produced it; unknown."
+    )
+    model_file: Text | None = Field(default=None, description="Path of the model file in the benchmark repository.")
+    evidence: Text
+
+    @model_validator(mode="after")
+    def _own_code_has_file(self) -> Production:
+        if self.kind == "own-code" and self.model_file is None:
+            raise ValueError("own-code needs `model_file`")
+        return self
 
 
 class PublishedAggregates(Strict):
     """Aggregates as printed by the source, kept only to check our computed numbers against."""
 
     mean: float | None = None
+    group_means: dict[str, float] = Field(default_factory=dict, description="group id -> mean as printed.")
     ppt: float | None = None
     ppt_by_task: dict[str, float] = Field(default_factory=dict)
 
@@ -194,11 +274,18 @@ class ResultRow(Strict):
     label: Text = Field(description="The row name exactly as published.")
     method: Slug | None = Field(description="Catalog id, or null for baselines and unidentified rows.")
     row_kind: Literal["method", "baseline", "unidentified"] = "method"
+    baseline: Slug | None = Field(
+        default=None, description="For baseline rows: which baseline (full-fine-tuning, linear-probing, ...)."
+    )
+    setting: Text | None = Field(default=None, description="Which configuration, when a method has several rows.")
     params_published: Text | None = Field(default=None, description="Trainable parameters as printed, e.g. 0.16M.")
     params_m: float | None = Field(default=None, ge=0, description="Trainable parameters in millions.")
     memory_mb: float | None = Field(default=None, ge=0)
     scores: dict[str, float | None]
     published: PublishedAggregates = Field(default_factory=PublishedAggregates)
+    protocol: Protocol | None = Field(default=None, description="Fields that differ from the table's protocol.")
+    copied_from: Lineage | None = None
+    produced_by: Production | None = None
     note: Text | None = None
 
 
@@ -210,8 +297,16 @@ class ResultTable(Strict):
     backbone: Text
     pretraining: Text | None = None
     source: Provenance
+    protocol: Protocol = Field(default_factory=Protocol)
+    printed_mean: Literal["task-mean", "mean-of-group-means"] | None = Field(
+        default=None, description="Which mean the printed `published.mean` is; null when no mean is printed."
+    )
     ppt_reported: bool = False
     rows: list[ResultRow]
+    notes: list[Text] = Field(default_factory=list)
+
+    def protocol_of(self, row: ResultRow) -> Protocol:
+        return self.protocol.merged(row.protocol)
 
 
 # -- Reproduction recipes: `catalog/recipes/<method>.yaml` -------------------------------------------------------

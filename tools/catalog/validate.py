@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import date
 
-from .models import SETTING_NAMES, Catalog, MethodEntry
+from .models import SETTING_NAMES, Catalog, MethodEntry, ResultTable
+from .names import clean_label, normalise_name, normalise_title
 from .problems import Problem
-
-
-def normalise_title(title: str) -> str:
-    """Lower case, accents and punctuation dropped, spaces folded: used to spot the same paper twice."""
-    text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
-
-
-def normalise_name(name: str) -> str:
-    """'VPT-Deep', 'vpt deep' and 'VPT_deep' are the same name."""
-    return re.sub(r"[^a-z0-9$^+]+", "", name.lower())
+from .result_checks import check_results
 
 
 def _file(catalog: Catalog, method_id: str) -> str:
@@ -131,6 +120,23 @@ def _check_benchmarks(catalog: Catalog) -> Iterable[Problem]:
                 yield Problem(file, f"tasks[{i}].group", f"unknown group '{task.group}'")
 
 
+def _family(catalog: Catalog, entry: MethodEntry) -> list[MethodEntry]:
+    return [entry, *([catalog.methods[entry.variant_of]] if entry.variant_of in catalog.methods else [])]
+
+
+def _label_names(catalog: Catalog, table: ResultTable, label: str, entry: MethodEntry) -> bool:
+    """Whether a row label names `entry`: it is a name or alias of the entry or of its parent, or, once citation
+    brackets and markers are dropped, starts with one ('VPT-D', 'FacT-TT_4', 'Convpass_attn'), or it is the paper's
+    own row ('Ours') in a table of the entry's paper."""
+    family = _family(catalog, entry)
+    if normalise_name(label) in {n for member in family for n, _ in _names(member)}:
+        return True
+    text = clean_label(label)
+    if text.startswith("ours") and table.source.paper in {m.id for m in family}:
+        return True
+    return any(text.startswith(name) for member in family for name, _ in _names(member))
+
+
 def _check_results(catalog: Catalog) -> Iterable[Problem]:
     for table in catalog.results.values():
         file = catalog.files[f"results/{table.id}"]
@@ -146,9 +152,10 @@ def _check_results(catalog: Catalog) -> Iterable[Problem]:
             entry = catalog.methods.get(row.method or "")
             if row.method is not None and _unknown(catalog, "methods", row.method):
                 yield Problem(file, f"rows[{i}].method", f"unknown method '{row.method}'")
-            elif entry is not None and normalise_name(row.label) not in {n for n, _ in _names(entry)}:
+            elif entry is not None and not _label_names(catalog, table, row.label, entry):
                 yield Problem(file, f"rows[{i}].label",
-                              f"'{row.label}' is not a name or alias of '{entry.id}'; add it to its aliases")
+                              f"'{row.label}' does not start with a name or alias of '{entry.id}' (or of the "
+                              "method it is a variant of); add it to its aliases")
             for task in row.scores:
                 if bench and task not in tasks:
                     yield Problem(file, f"rows[{i}].scores.{task}", f"unknown task of {bench.id}")
@@ -232,6 +239,7 @@ def validate(catalog: Catalog, registry: Collection[str] | None = None) -> list[
         *_check_benchmarks(catalog),
         *_check_results(catalog),
         *_check_recipes(catalog, registry),
+        *check_results(catalog),
         *_unverified_facts(catalog),
     ]
     return sorted(problems)

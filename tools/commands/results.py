@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 NAME = "results"
-HELP = "manage result tables: `results add RECORD.json --url URL` stores a reproduction run"
+HELP = "result tables: `results list` prints stored rows, `results add RECORD.json --url URL` stores a run"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -20,9 +20,57 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add.add_argument("records", nargs="+", type=Path, metavar="RECORD.json",
                      help="record.json written by `vpeft reproduce --out DIR` (one per shard)")
     add.add_argument("--url", required=True, help="https:// link where the record(s) can be read")
+    what = "print every stored result row with its source, protocol, lineage and means computed from its scores"
+    lst = sub.add_parser("list", help=what, description=what,
+                         epilog="examples:\n  vpeft results list --benchmark vtab-1k --method vpt\n"
+                                "  vpeft results list --method lora --csv > lora.csv")
+    lst.add_argument("--benchmark", metavar="B", help="only this benchmark, e.g. vtab-1k")
+    lst.add_argument("--method", metavar="M", help="only rows of this method and its variants, e.g. vpt")
+    out = lst.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print JSON")
+    out.add_argument("--csv", action="store_true", help="print CSV")
+
+
+def _list(args: argparse.Namespace) -> int:
+    import csv
+    import json
+    import sys
+
+    from ..catalog.result_rows import FIELDS, records
+    from ..catalog.service import valid_catalog
+    from ..errors import UserError
+
+    catalog = valid_catalog(args.catalog)
+    if args.benchmark is not None and args.benchmark not in catalog.benchmarks:
+        known = ", ".join(sorted(catalog.benchmarks))
+        raise UserError(f"--benchmark: unknown benchmark '{args.benchmark}' (known: {known})")
+    method = catalog.methods.get(args.method or "")
+    if args.method is not None and method is None:
+        raise UserError(f"--method: unknown method '{args.method}' (see `vpeft list`)")
+    rows = records(catalog, args.benchmark, method)
+    if args.json:
+        print(json.dumps([r.as_dict() for r in rows], indent=2, ensure_ascii=False))
+    elif args.csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(r.as_dict() for r in rows)
+    else:
+        def num(value: float | None) -> str:
+            return "-" if value is None else f"{value:.2f}"
+
+        print(f"{'TABLE':<38} {'KIND':<10} {'ROW':<34} {'METHOD':<16} {'TASKS':>6} {'GROUPS':>6}  LINEAGE")
+        for r in rows:
+            lineage = f"copied from {r.copied_from}" if r.copied_from else ""
+            print(f"{r.table:<38} {r.source_kind:<10} {r.label[:34]:<34} {r.method or '-':<16} "
+                  f"{num(r.task_mean):>6} {num(r.mean_of_group_means):>6}  {lineage}")
+        print(f"{len(rows)} row(s); TASKS = mean of the task scores, GROUPS = mean of the group means, both computed "
+              "from the stored scores (- where a table prints no per-task scores)")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.action == "list":
+        return _list(args)
     from ..catalog.service import valid_catalog
     from ..repro.record import read
     from ..repro.results_table import table_from, write_table

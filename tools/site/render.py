@@ -17,9 +17,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from ..bib import EXTENSIONS, FORMATS, bibliography_files, bibtex_entry
-from ..catalog.derived import aggregates
-from ..catalog.models import Benchmark, Catalog, MethodEntry, ResultRow
-from . import figures, views
+from ..catalog.models import Benchmark, Catalog, MethodEntry
+from . import boards, figures, views
 from .links import page_title, relative, safe_url
 from .params import BACKBONE_LABEL, trainable_counts, usage_snippet
 from .views import Link
@@ -178,28 +177,36 @@ def method_pages(catalog: Catalog, trainable: dict[str, int]) -> dict[str, str]:
     return out
 
 
-def plot_for(board: views.Board, table_rows: list[ResultRow], bench: Benchmark, catalog: Catalog,
-             here: str) -> Markup | None:
-    items = []
-    for row in table_rows:
-        mean = aggregates(row, bench).task_mean
-        if mean is not None and row.params_m is not None:
-            href = relative(here, views.method_page(row.method)) if row.method in catalog.methods else None
-            items.append(figures.PlotInput(row.label, row.params_m, mean, href))
-    plot = figures.accuracy_plot(items, f"average over {len(bench.tasks)} tasks (%)" if len(bench.tasks) > 1 else
-                                 f"{bench.tasks[0].name} (%)")
+def plot_svg(points: list[tuple[str, float, float, str | None]], y_title: str, title: str,
+             plot_id: str) -> Markup | None:
+    items = [figures.PlotInput(label, params, value, href) for label, params, value, href in points]
+    plot = figures.accuracy_plot(items, y_title)
     if plot is None:
         return None
-    title = f"{bench.name}, {board.backbone}: score against trainable parameters"
-    return Markup(render("plot.svg.j2", plot=plot, plot_id=f"plot-{board.id}", title=title))
+    return Markup(render("plot.svg.j2", plot=plot, plot_id=plot_id, title=title))
 
 
-def plot_caption(left_out: list[str]) -> str:
-    text = ("Average score against trainable parameters (log scale). Filled points joined by the line form the "
-            "Pareto front: no other row has both fewer parameters and a higher score.")
+def plot_caption(left_out: list[str], what: str) -> str:
+    text = (f"{what} against trainable parameters (log scale), one point per method. Filled points joined by the "
+            "line form the Pareto front: no other method has both fewer parameters and a higher score.")
     if left_out:
         text += f" Not drawn (zero trainable parameters cannot sit on a log scale): {', '.join(left_out)}."
     return text
+
+
+def board_plots(board: boards.MethodBoard, bench: Benchmark) -> list[boards.Plot]:
+    """One plot per column that has points, the paper-reported one first (shown; the others fold away)."""
+    out = []
+    for i, column in enumerate(board.columns):
+        points = boards.paper_points(board, i)
+        what = f"{column.title}: {board.mean_label}"
+        svg = plot_svg(points, f"{board.mean_label} (%)", f"{bench.name}, {board.backbone}: {what}",
+                       f"plot-{board.anchor}-{i}")
+        if svg is not None:
+            left_out = [label for label, params, _, _ in points if params == 0]
+            out.append(boards.Plot(column.title.lower() if i else "paper-reported", svg,
+                                   plot_caption(left_out, column.title)))
+    return out
 
 
 def leaderboard_page(catalog: Catalog, bench: Benchmark) -> str:
@@ -210,15 +217,13 @@ def leaderboard_page(catalog: Catalog, bench: Benchmark) -> str:
         ("reproduced", "Reproduced results",
          "No reproduction of this benchmark is stored yet (the command vpeft results add stores one)."),
     ):
-        boards = []
-        for table in views.tables_of(catalog, bench.id):
-            if views.SOURCE_KIND_LABEL[table.source.kind] != kind:
-                continue
-            board = views.board(catalog, table, bench, here)
-            svg = plot_for(board, table.rows, bench, catalog, here) if bench.averaged else None
-            left_out = [r.label for r in table.rows if r.params_m == 0]
-            boards.append(replace(board, plot_svg=svg, plot_caption=plot_caption(left_out)))
-        groups.append({"id": kind, "title": title, "boards": boards, "empty": empty})
+        tables = [t for t in views.tables_of(catalog, bench.id) if views.SOURCE_KIND_LABEL[t.source.kind] == kind]
+        groups.append({"id": kind, "title": title, "empty": empty,
+                       "boards": [views.board(catalog, t, bench, here) for t in tables]})
+    method_boards = []
+    if bench.averaged or len(bench.tasks) == 1:
+        for mb in boards.method_boards(catalog, bench, here):
+            method_boards.append(replace(mb, plots=board_plots(mb, bench)))
     note = ""
     if bench.groups and bench.averaged:
         note = (f"Two averages are shown: the <em>average over {len(bench.tasks)} tasks</em> weighs every task "
@@ -226,7 +231,8 @@ def leaderboard_page(catalog: Catalog, bench: Benchmark) -> str:
                 "(papers use either, so both are here).")
     body = render(
         "leaderboard.html.j2", bench=bench, groups=groups, averaged_note=Markup(note),
-        index_href=relative(here, "leaderboards.md"),
+        index_href=relative(here, "leaderboards.md"), method_boards=method_boards,
+        mean_label=boards.headline_label(bench),
     )
     return page(f"{bench.name} leaderboard", body, hide=("navigation", "toc"))
 

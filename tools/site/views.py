@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..catalog.derived import aggregates, row_ppt, task_ppt
-from ..catalog.models import Benchmark, Catalog, MethodEntry, ResultRow, ResultTable, TaxonomyNode
+from ..catalog.models import Benchmark, Catalog, MethodEntry, Protocol, ResultRow, ResultTable, TaxonomyNode
 from .links import relative, safe_url
 
 DASH = "–"
@@ -173,6 +173,7 @@ class BoardRow:
     cells: list[Cell]
     source: Link
     note: int | None = None  # number of the row's note under the table
+    lineage: str = ""  # where the row's numbers come from, when not from this source's own runs
 
 
 @dataclass(frozen=True)
@@ -188,8 +189,40 @@ class Board:
     columns: list[Column]
     rows: list[BoardRow]
     notes: list[str]  # the rows' notes, numbered from 1 in the order of the rows
-    plot_svg: str | None = None  # the accuracy-vs-parameters figure, rendered by its (autoescaping) template
-    plot_caption: str = ""
+    table: str | None = None  # the table as the source numbers it
+    protocol: str = ""
+    printed_mean: str | None = None
+    table_notes: list[str] = field(default_factory=list)
+
+
+PRINTED_MEAN = {"task-mean": "mean of the task scores", "mean-of-group-means": "mean of the group means"}
+
+
+def protocol_text(protocol: Protocol) -> str:
+    """The protocol in words; 'not stated' where the source does not say."""
+    def say(value: object, what: str) -> str:
+        return f"{what} {value}" if value is not None else f"{what} not stated"
+
+    return ", ".join([
+        say(protocol.checkpoint, "checkpoint"), say(protocol.image_size, "image size"),
+        say(protocol.model_selection, "model selection"), say(protocol.seeds, "seeds"),
+        say(protocol.augmentation, "augmentation"),
+    ])
+
+
+def lineage_text(row: ResultRow, short: bool = False) -> str:
+    """Where a row's numbers come from (with the evidence unless `short`); empty for a source's own numbers."""
+    parts = []
+    link = row.copied_from
+    if link is not None:
+        where = link.table or f"{link.paper} paper, {link.paper_table or 'table not identified'}"
+        basis = "the source says so" if link.basis == "stated" else "equal digits"
+        parts.append(f"copied from {where}, row '{link.row}' ({basis})" + ("" if short else f": {link.evidence}"))
+    if row.produced_by is not None:
+        made = row.produced_by
+        code = f", model file {made.model_file}" if made.model_file else ""
+        parts.append(f"produced by: {made.kind}{code}")
+    return " — ".join(parts)
 
 
 def source_link(table: ResultTable) -> Link:
@@ -248,6 +281,7 @@ def board(catalog: Catalog, table: ResultTable, bench: Benchmark, here: str) -> 
                 cells=board_cells(row, bench),
                 source=source,
                 note=len(notes) if row.note else None,
+                lineage=lineage_text(row, short=True),  # the evidence is on the method page
             )
         )
     return Board(
@@ -260,6 +294,10 @@ def board(catalog: Catalog, table: ResultTable, bench: Benchmark, here: str) -> 
         columns=board_columns(bench),
         rows=rows,
         notes=notes,
+        table=table.source.table,
+        protocol=protocol_text(table.protocol),
+        printed_mean=PRINTED_MEAN.get(table.printed_mean or ""),
+        table_notes=list(table.notes),
     )
 
 
@@ -277,38 +315,66 @@ class MethodResult:
     benchmark: Link
     backbone: str
     label: str
-    summary: str  # the task average, or each task's score when a mean is not meaningful
+    method: Link  # the family member the row is about (VPT-Deep on VPT's page)
+    setting: str | None
+    summary: str  # the averages, or each task's score when a mean is not meaningful
     params: Cell
     source: Link
     source_kind: str
+    protocol: str
+    lineage: str
     note: str | None = None
+
+
+def family_ids(catalog: Catalog, entry: MethodEntry) -> set[str]:
+    """The entry and its variants: VPT's page also shows the VPT-Deep and VPT-Shallow rows."""
+    return {entry.id} | {m.id for m in catalog.methods.values() if m.variant_of == entry.id}
 
 
 def method_results(catalog: Catalog, entry: MethodEntry, here: str) -> list[MethodResult]:
     out = []
+    members = family_ids(catalog, entry)
     for table in catalog.results.values():
         bench = catalog.benchmarks.get(table.benchmark)
         if bench is None:
             continue
         for row in table.rows:
-            if row.method != entry.id:
+            if row.method not in members:
                 continue
+            member = catalog.methods[row.method]
+            table_name = f" ({table.source.table})" if table.source.table else ""
             out.append(
                 MethodResult(
-                    benchmark=Link(bench.name, relative(here, leaderboard_page(bench.id))),
+                    benchmark=Link(bench.name, relative(here, leaderboard_page(bench.id)) + f"#{table.id}"),
                     backbone=table.backbone,
                     label=row.label,
+                    method=Link(member.name, relative(here, method_page(member.id)) if member.id != entry.id else None),
+                    setting=row.setting,
                     summary=result_summary(row, bench),
                     params=fmt_params(row.params_m),
-                    source=source_link(table),
+                    source=Link(f"{source_link(table).text}{table_name}", source_link(table).href),
                     source_kind=SOURCE_KIND_LABEL[table.source.kind],
+                    protocol=protocol_text(table.protocol_of(row)),
+                    lineage=lineage_text(row),
                     note=row.note,
                 )
             )
-    return sorted(out, key=lambda r: (r.source_kind, r.benchmark.text, r.backbone))
+    return sorted(out, key=lambda r: (r.source_kind, r.benchmark.text, r.backbone, r.source.text))
 
 
 def result_summary(row: ResultRow, bench: Benchmark) -> str:
     if _has_means(bench):
-        return f"average over {len(bench.tasks)} tasks: {fmt(aggregates(row, bench).task_mean).text}"
+        agg = aggregates(row, bench)
+        parts = []
+        if agg.task_mean is not None:
+            parts.append(f"average over {len(bench.tasks)} tasks: {fmt(agg.task_mean).text}")
+        if agg.mean_of_group_means is not None:
+            parts.append(f"average of {len(bench.groups)} group means: {fmt(agg.mean_of_group_means).text}")
+        printed = row.published.group_means
+        if not parts and printed:
+            # a table that prints only group means: show them as printed (no per-task scores to average)
+            parts.append("group means as printed: " + ", ".join(f"{g}: {v:g}" for g, v in printed.items()))
+        if not parts and row.published.mean is not None:
+            parts.append(f"average as printed: {row.published.mean:g}")
+        return "; ".join(parts) or "no scores stored"
     return "; ".join(f"{t.name}: {fmt(row.scores.get(t.id), 1).text}" for t in bench.tasks)

@@ -1,0 +1,145 @@
+"""Per-method leaderboards and method pages on the real catalog: one line per method, lineage shown once, differences
+only for independent numbers, filters, plots, and every result of a method (and its variants) on its page."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from markupsafe import escape
+from vpeft.catalog.lineage import lineage_groups
+from vpeft.catalog.service import valid_catalog
+from vpeft.site import render_site
+from vpeft.site.boards import headline, method_boards
+from vpeft.site.views import family_ids
+
+from tests.conftest import CATALOG
+
+CAT = valid_catalog(str(CATALOG))
+SITE = render_site(CAT, trainable={})
+VTAB = SITE.pages["leaderboard/vtab-1k.md"]
+VIT = "ViT-B/16 (ImageNet-21k)"
+
+
+def _board_html(page: str, backbone: str) -> str:
+    """The HTML of one backbone's per-method board (up to the next heading)."""
+    start = page.index(f">{escape(backbone)}</h2>")
+    return page[start:page.index("<h2", start)]
+
+
+def _line(board: str, key: str) -> str:
+    [line] = re.findall(rf'<tr[^>]*data-line="{re.escape(key)}">(.*?)</tr>', board, re.S)
+    return line
+
+
+def test_one_line_per_method_and_backbone() -> None:
+    board = _board_html(VTAB, VIT)
+    keys = re.findall(r'data-line="([^"]+)"', board)
+    assert len(keys) == len(set(keys)) and len(keys) >= 30
+    for method in ("lora", "vpt-deep", "vpt-shallow", "noah", "fact", "convpass", "hydra", "ssf", "sct"):
+        assert f"method:{method}" in keys
+    assert "baseline:full-fine-tuning" in keys and "baseline:linear-probing" in keys
+
+
+def test_a_copied_number_is_shown_once_with_the_tables_that_repeat_it() -> None:
+    line = _line(_board_html(VTAB, VIT), "method:lora")
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", line, re.S)
+    paper = next(c for c in cells if "also printed by" in c)
+    for table in ("convpass-paper-vtab-1k", "fact-paper-vtab-1k", "hydra-paper-vtab-1k-readme", "vpetl-bench-vtab-1k"):
+        assert table in paper
+    vpetl = next(c for c in cells if "V-PETL Bench" in c)
+    assert "same numbers as the paper-reported row" in vpetl
+    # the V-PETL Δ cell is empty (a copy is no confirmation); the independent 2409.16434 run gets one
+    deltas = re.findall(r'<td data-col-kind="benchmark" data-selection="[^"]*" data-paper-selection="[^"]*"'
+                        r'(?: data-sort="[^"]*")?>([^<]*)</td>', line)
+    usb, vpetl_delta = deltas  # columns in order: the 2409.16434 repository, then V-PETL Bench
+    assert vpetl_delta == "" and usb.startswith(("+", "-"))
+
+
+def test_the_difference_is_computed_from_the_two_headline_numbers() -> None:
+    [board] = [b for b in method_boards(CAT, CAT.benchmarks["vtab-1k"], "leaderboard/vtab-1k.md") if b.backbone == VIT]
+    line = next(ln for ln in board.lines if ln.key == "method:lora")
+    paper, usb = line.cells[0], line.cells[1]
+    assert paper is not None and usb is not None and usb.copy_of is None
+    assert float(usb.diff.sort) == pytest.approx(float(usb.value.sort) - float(paper.value.sort))
+    # the paper-reported LoRA is the number most tables print, from its original (NOAH), not from a copy
+    assert "NOAH" in paper.source.text and paper.row_label == "LoRA [18]"
+
+
+def test_own_paper_rows_are_the_paper_reported_number() -> None:
+    [board] = [b for b in method_boards(CAT, CAT.benchmarks["vtab-1k"], "leaderboard/vtab-1k.md") if b.backbone == VIT]
+    fact = next(ln for ln in board.lines if ln.key == "method:fact").cells[0]
+    assert fact is not None and "FacT" in fact.source.text
+    own = [r for r in CAT.results["fact-paper-vtab-1k"].rows if r.method == "fact"]
+    best = max(headline(CAT.results["fact-paper-vtab-1k"], r, CAT.benchmarks["vtab-1k"]).value or 0 for r in own)
+    assert float(fact.value.sort) == pytest.approx(best)
+
+
+def test_filters_and_selection_data_are_on_the_page() -> None:
+    assert "data-board-filters" in VTAB and 'name="hide-test"' in VTAB and 'name="kind-benchmark"' in VTAB
+    board = _board_html(VTAB, VIT)
+    assert 'data-selection="val200-then-retrain"' in board and 'data-selection="unknown"' in board
+    script = (Path(CATALOG).parent / "site" / "assets" / "vpeft.js").read_text(encoding="utf-8")
+    assert "setupBoardFilters" in script and "best-test-epoch" in script
+
+
+def test_a_test_set_selected_row_carries_its_selection(small_catalog: Path) -> None:
+    scores = {"cub200_2011": 80.0, "nabirds": 70.0, "oxford_flowers": 90.0, "stanford_dogs": 60.0,
+              "stanford_cars": 50.0}
+    table = {"id": "t", "benchmark": "fgvc", "backbone": "ViT-B/16",
+             "source": {"name": "Paper T", "kind": "paper", "url": "https://example.org", "table": "Table 2"},
+             "protocol": {"model_selection": "best-test-epoch"},
+             "rows": [{"label": "Alpha", "method": "alpha", "params_m": 0.1, "scores": scores}]}
+    (small_catalog / "results").mkdir()
+    (small_catalog / "results" / "t.yaml").write_text(yaml.safe_dump(table), encoding="utf-8")
+    page = render_site(valid_catalog(str(small_catalog)), trainable={}).pages["leaderboard/fgvc.md"]
+    line = _line(page, "method:alpha")
+    assert 'data-col-kind="paper" data-selection="best-test-epoch"' in line and "Table 2" in line
+
+
+def test_the_plot_has_one_point_per_method_paper_reported_first() -> None:
+    board = _board_html(VTAB, VIT)
+    first = re.search(r'<figure class="vpeft-figure">(.*?)</figure>', board, re.S)
+    assert first and "Paper-reported" in first.group(0)
+    [mb] = [b for b in method_boards(CAT, CAT.benchmarks["vtab-1k"], "leaderboard/vtab-1k.md") if b.backbone == VIT]
+    drawn = [ln for ln in mb.lines if ln.cells[0] is not None and ln.cells[0].params.sort
+             and float(ln.cells[0].params.sort) > 0]
+    assert first.group(1).count('class="point') == len(drawn)
+    assert "<details><summary>The same plot with" in board
+
+
+def test_per_task_view_shows_lineage_and_protocol() -> None:
+    per_task = VTAB[VTAB.index('<h2 id="per-task">'):]
+    assert 'id="vpetl-bench-vtab-1k"' in per_task and 'id="noah-paper-vtab-1k"' in per_task
+    assert "copied from hydra-paper-vtab-1k-readme, row &#39;SSF&#39;" in per_task
+    assert "produced by: not-own-code" in per_task and "model selection val200-then-retrain" in per_task
+
+
+@pytest.mark.parametrize("method_id", sorted({r.method for t in CAT.results.values() for r in t.rows if r.method}
+                                             | {"vpt"}))
+def test_a_method_with_results_shows_all_of_them_on_its_page(method_id: str) -> None:
+    entry = CAT.methods[method_id]
+    page = SITE.pages[f"method/{method_id}.md"]
+    members = family_ids(CAT, entry)
+    rows = [(t, r) for t in CAT.results.values() for r in t.rows if r.method in members]
+    assert rows, method_id
+    body = page[page.index('<h2 id="results">'):page.index('<h2 id="cite">')]
+    assert body.count("<tr>") == len(rows) + 1  # the header row too
+    for table, row in rows:
+        assert str(escape(row.label)) in body and table.source.name.split(" ")[0] in body
+
+
+def test_vpt_page_shows_deep_and_shallow_rows_with_lineage() -> None:
+    page = SITE.pages["method/vpt.md"]
+    assert "VPT-D [ECCV22][4]" in page and "VPT-S [ECCV22][4]" in page and "VPT-Shallow (vpt_shallow)" in page
+    assert "copied from noah-paper-vtab-1k, row &#39;VPT [19]&#39;" in page
+    assert "model selection val200-then-retrain" in page
+
+
+def test_lineage_groups_join_the_vpetl_rows_to_their_sources() -> None:
+    groups = lineage_groups(CAT)
+    ssf = {ref for ref in groups if ref.label == "SSF" and ref.table in ("vpetl-bench-vtab-1k",
+                                                                         "hydra-paper-vtab-1k-readme")}
+    assert len(ssf) == 2 and len({groups[r] for r in ssf}) == 1
