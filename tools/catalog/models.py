@@ -286,6 +286,11 @@ class ResultRow(Strict):
     protocol: Protocol | None = Field(default=None, description="Fields that differ from the table's protocol.")
     copied_from: Lineage | None = None
     produced_by: Production | None = None
+    printed_as_is: list[Text] = Field(
+        default_factory=list,
+        description="Aggregates (published.mean, published.group_means.natural, ...) that disagree with the scores "
+                    "and were checked against the source: printed so there. `validate --strict` lists them as notes.",
+    )
     note: Text | None = None
 
 

@@ -106,17 +106,29 @@ def mean_checks(table: ResultTable, bench: Benchmark) -> list[MeanCheck]:
 
 
 def _mean_problems(file: str, table: ResultTable, bench: Benchmark) -> Iterable[Problem]:
+    """A printed mean the scores do not give is a warning, or a note when the row says it was checked against the
+    source (`printed_as_is`); a field listed there that agrees with the scores is an error (stale)."""
     kind_text = {"task-mean": f"mean of the {len(bench.tasks)} task scores",
                  "mean-of-group-means": "mean of the group means"}
+    disagreeing: set[tuple[int, str]] = set()
     for check in mean_checks(table, bench):
         if check.ok:
             continue
         what = kind_text.get(table.printed_mean or "", "") if check.what == "mean" else check.what
         where = "published.mean" if check.what == "mean" else f"published.group_means.{check.what.split()[-1]}"
+        disagreeing.add((check.row, where))
+        checked = where in table.rows[check.row].printed_as_is
         yield Problem(file, f"rows[{check.row}].{where}",
                       f"row '{check.label}': printed {check.printed:g} but the {what} computed from the "
-                      f"{check.inputs} is {check.computed:.3f} (more than ±{check.tolerance:.3f} of rounding apart)",
-                      "warning")
+                      f"{check.inputs} is {check.computed:.3f} (more than ±{check.tolerance:.3f} of rounding apart)"
+                      + ("; checked: printed so in the source" if checked else
+                         "; if the source prints it so, list the field in the row's printed_as_is"),
+                      "note" if checked else "warning")
+    for i, row in enumerate(table.rows):
+        for field in row.printed_as_is:
+            if (i, field) not in disagreeing:
+                yield Problem(file, f"rows[{i}].printed_as_is",
+                              f"'{field}' agrees with the scores (or is no checked aggregate): remove it")
 
 
 def _range_problems(file: str, table: ResultTable, bench: Benchmark) -> Iterable[Problem]:
