@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ..catalog.models import Catalog, MethodEntry, Paper
 from .keys import CitationKeys, complete_keys, owner_of
-from .names import Name, split_name
+from .names import Name
 from .venues import Kind, venue_of
 
 
@@ -35,7 +35,7 @@ def _kind_and_container(paper: Paper) -> tuple[Kind, str | None]:
 
 def make_record(key: str, paper: Paper) -> Record:
     kind, container = _kind_and_container(paper)
-    authors = tuple(split_name(a) for a in paper.authors) if paper.authors else None
+    authors = tuple(paper.author_names()) if paper.authors else None
     return Record(key, kind, paper.title or "", authors, paper.year, container, paper.arxiv, paper.doi, paper.url)
 
 
