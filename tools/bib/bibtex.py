@@ -57,6 +57,8 @@ def bibtex_fields(record: Record) -> list[tuple[str, str]]:
         ("archivePrefix", "arXiv" if record.arxiv else None),
         ("note", page),
         ("url", None if page and record.url == page else record.url),
+        # without authors BibTeX sorts and labels by `key` ("to sort, need author or key"; natbib's "ano")
+        ("key", encode(record.sort_name) if record.sort_name else None),
     ]
     return [(name, value) for name, value in fields if name and value]
 
