@@ -95,5 +95,6 @@ def run(args: argparse.Namespace) -> int:
     if args.fetch:
         entry = _fetched(entry)
     path = write_new(catalog, entry)
-    print(f"wrote {path}: fill in paper, summary, tags and sources, then run `vpeft validate --strict`")
+    print(f"wrote {path}: fill in paper (authors as 'Family, Given', e.g. 'Ben Zaken, Elad'), summary, tags and "
+          "sources, then run `vpeft validate --strict`")
     return 0
