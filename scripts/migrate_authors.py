@@ -16,9 +16,8 @@ import sys
 from pathlib import Path
 
 import yaml
+from vpeft.catalog.authors import from_reading_order
 
-PARTICLES = {"da", "de", "del", "della", "der", "den", "di", "do", "dos", "du", "la", "le", "ten", "ter", "van",
-             "von", "zu"}
 # full name in reading order -> (family, given); each confirmed on a page that writes the family name first
 COMPOUND = {
     # ACL Anthology 2022.acl-short.1 BibTeX: "Ben Zaken, Elad"
@@ -36,13 +35,7 @@ def family_first(full: str) -> str:
     if full in COMPOUND:
         family, given = COMPOUND[full]
         return f"{family}, {given}"
-    words = full.split()
-    if "," in full or len(words) <= 1:
-        return full
-    start = len(words) - 1
-    while start > 1 and words[start - 1] in PARTICLES:
-        start -= 1
-    return f"{' '.join(words[start:])}, {' '.join(words[:start])}"
+    return full if "," in full else from_reading_order(full)
 
 
 def _scalar(value: str) -> str:

@@ -41,6 +41,22 @@ def parse_author(text: str) -> Name:
     return Name(given, family)
 
 
+PARTICLES = {"da", "de", "del", "della", "der", "den", "di", "do", "dos", "du", "la", "le", "ten", "ter", "van",
+             "von", "zu"}
+
+
+def from_reading_order(full: str) -> str:
+    """A guess for a name given in reading order (the arXiv API's "Elad Ben Zaken"): the last word, with lowercase
+    particles before it, is the family name. Wrong for compound family names, so callers say it must be checked."""
+    words = full.split()
+    if len(words) <= 1:
+        return full.strip()
+    start = len(words) - 1
+    while start > 1 and words[start - 1] in PARTICLES:
+        start -= 1
+    return f"{' '.join(words[start:])}, {' '.join(words[:start])}"
+
+
 def _canonical(text: str) -> str:
     return parse_author(text).last_first()
 
