@@ -18,13 +18,16 @@ from pathlib import Path
 import yaml
 from vpeft.catalog.authors import from_reading_order
 
-# full name in reading order -> (family, given); each confirmed on a page that writes the family name first
+# full name in reading order -> (family, given); each checked on 2026-11-30 in BibTeX that writes the family first
 COMPOUND = {
-    # ACL Anthology 2022.acl-short.1 BibTeX: "Ben Zaken, Elad"
+    # ACL Anthology's page of the paper (2022.acl-short.1, the entry's source) cites it "(Ben Zaken et al., ACL
+    # 2022)"; Bar-Ilan's CRIS page hyphenates the same family name ("Ben-Zaken")
     "Elad Ben Zaken": ("Ben Zaken", "Elad"),
-    # NeurIPS 2021 proceedings / DBLP person page "Rabeeh Karimi Mahabadi" (family "Karimi Mahabadi")
+    # the survey authors' Awesome list for Compacter itself, and the author's own README BibTeX of his ACL 2021 and
+    # 2022 papers: "Karimi Mahabadi, Rabeeh"
     "Rabeeh Karimi Mahabadi": ("Karimi Mahabadi", "Rabeeh"),
-    # KronA arXiv 2212.10650 / DBLP "Vahid Partovi Nia" (family "Partovi Nia")
+    # not for KronA itself: PMLR's BibTeX of the ENLSP 2024 workshop proceedings (editor list) and a co-authored
+    # README's BibTeX (arXiv 2105.05146) both write "Partovi Nia, Vahid"
     "Vahid Partovi Nia": ("Partovi Nia", "Vahid"),
 }
 ITEM = re.compile(r"^(\s*)- (.+?)\s*$")
