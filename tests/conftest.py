@@ -18,8 +18,8 @@ aliases: []
 paper:
   title: '{title}'
   authors:
-    - Ada Lovelace
-    - Alan Turing
+    - Lovelace, Ada
+    - Turing, Alan
   venue: CVPR
   year: 2023
   arxiv: '{arxiv}'

@@ -83,7 +83,7 @@ def test_ris_has_required_tags(catalog: Catalog) -> None:
     assert len(records) == _papers(catalog)
     by_id = {r["ID"][0]: r for r in records}
     adaptformer = by_id["chen2022adaptformer"]
-    assert adaptformer["TY"] == ["CPAPER"] and adaptformer["PY"] == ["2022"] and adaptformer["AU"][0] == "Chen, Shoufa"
+    assert adaptformer["TY"] == ["CONF"] and adaptformer["PY"] == ["2022"] and adaptformer["AU"][0] == "Chen, Shoufa"
 
 
 def test_bibliography_files_for_the_site(catalog: Catalog) -> None:

@@ -83,7 +83,7 @@ def test_bad_lock_file_is_one_line(small_catalog: Path) -> None:
 
 def test_unknown_authors_give_a_provisional_key_that_is_not_locked(small_catalog: Path) -> None:
     text = entry_text("gamma", "Gamma", "Gamma: No Authors", "2301.00003").replace(
-        "  authors:\n    - Ada Lovelace\n    - Alan Turing\n", "  authors: null\n")
+        "  authors:\n    - Lovelace, Ada\n    - Turing, Alan\n", "  authors: null\n")
     (small_catalog / "methods" / "gamma.yaml").write_text(text)
     catalog = valid_catalog(str(small_catalog))
     assert "gamma" not in update_keys(catalog)

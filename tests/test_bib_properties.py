@@ -12,7 +12,7 @@ from vpeft.bib.bibtex import write_bibtex
 from vpeft.bib.csl import write_csl
 from vpeft.bib.importer import plain
 from vpeft.bib.latex import encode_name, encode_title
-from vpeft.bib.names import split_name
+from vpeft.bib.names import Name
 from vpeft.bib.record import Record
 from vpeft.bib.ris import write_ris
 
@@ -30,8 +30,14 @@ titles = st.lists(st.one_of(words, st.sampled_from(["ViT", "LoRA", "CLIP", "and"
 gentle_titles = st.text(alphabet=GENTLE, min_size=1, max_size=40).filter(lambda t: t.strip())
 
 
+def _name(text: str) -> Name:
+    """Test data: the last word is the family name, the rest the given names (any characters in either)."""
+    words = text.split()
+    return Name(" ".join(words[:-1]), words[-1])
+
+
 def _record(title: str, authors: list[str], kind: str) -> Record:
-    return Record("odd2024key", kind, title, tuple(split_name(a) for a in authors), 2024,  # type: ignore[arg-type]
+    return Record("odd2024key", kind, title, tuple(_name(a) for a in authors), 2024,  # type: ignore[arg-type]
                   None if kind == "preprint" else "Venue & Co", "2401.00001", None, "https://example.org/a?b=1&c=%20")
 
 

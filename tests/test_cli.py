@@ -37,7 +37,7 @@ def test_new_writes_a_valid_stub(small_catalog: Path, capsys: pytest.CaptureFixt
                        "--category", "adapter-tuning")
     assert code == 0
     path = small_catalog / "methods" / "my-adapter.yaml"
-    assert path.is_file() and str(path) in out
+    assert path.is_file() and str(path) in out and "authors as 'Family, Given'" in out
     catalog, problems = load_catalog(small_catalog)
     assert problems == [] and catalog.methods["my-adapter"].paper.url == "https://arxiv.org/abs/2205.13536"
     # the stub loads (site, bib work with it), but validate asks for what is still to fill in (tests/test_validate_gate)

@@ -32,7 +32,7 @@ def test_fetch_fills_title_authors_year_and_doi(small_catalog: Path, monkeypatch
     assert new(small_catalog) == 0
     data = yaml.safe_load((small_catalog / "methods" / "made-up.yaml").read_text(encoding="utf-8"))
     assert data["paper"]["title"] == "Testing Adapters: A Made-Up Paper for Parameter-Efficient Tuning"
-    assert data["paper"]["authors"] == ["Ada Lovelace", "Alan Turing"]
+    assert data["paper"]["authors"] == ["Lovelace, Ada", "Turing, Alan"]  # split, and the note says to check
     assert data["paper"]["year"] == 2024 and data["paper"]["doi"] == "10.1234/made.up.7"
     assert data["paper"]["venue"] is None  # the final venue is the contributor's to find
     assert "Proceedings of a Test Conference 2024" in data["notes"][-1]

@@ -26,7 +26,9 @@ def test_ci_runs_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     commands = [line for line in ci if line.strip() and not line.startswith(("#", "set ", "cd "))]
     assert commands[-1] == quick_start_commands()[1]
-    # Before it, only the block that installs the browser for the site's browser test, when none is there.
-    before = commands[:-1]
-    assert not before or (before[0].startswith("if ") and before[-1] == "fi" and "apt-get install" in "\n".join(before)
-                          and "chromium" in before[0])
+    # Before it, only the blocks that install what the real-client tests drive, when it is missing: the browser for
+    # the site's browser test, the TeX tools for the bibliography's test.
+    before = "\n".join(commands[:-1])
+    blocks = [b for b in before.split("\nfi") if b.strip()]
+    assert all(b.lstrip().startswith("if ") and "apt-get install" in b for b in blocks), before
+    assert [("chromium" in b, "texlive-bibtex-extra" in b) for b in blocks] == [(True, False), (False, True)]

@@ -41,7 +41,7 @@ def test_the_filled_stub_passes_after_its_key_is_locked(small_catalog: Path,
     main(["--catalog", str(small_catalog), "new", "dora", "--category", "reparameter-tuning", "--arxiv", "2402.09353"])
     path = small_catalog / "methods" / "dora.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    data["paper"].update(title="DoRA: Weight-Decomposed Low-Rank Adaptation", authors=["Ada Lovelace"],
+    data["paper"].update(title="DoRA: Weight-Decomposed Low-Rank Adaptation", authors=["Lovelace, Ada"],
                          venue="ICML", year=2024)
     data["summary"] = "Splits each frozen weight into magnitude and direction and tunes both."
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")

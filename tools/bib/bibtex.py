@@ -26,12 +26,28 @@ def _verbatim(value: str | None) -> str | None:
     return encode(value) if any(c in value for c in "{}\\") else value
 
 
+def _arxiv_page(record: Record) -> str | None:
+    return f"https://arxiv.org/abs/{record.arxiv}" if record.arxiv else None
+
+
+def _container(record: Record) -> tuple[str, str | None]:
+    """booktitle, journal, or howpublished; an arXiv-only paper says "arXiv:ID" there, which classic styles
+    (plain, ieeetr) print: they ignore eprint and url."""
+    if record.kind == "preprint":
+        return "howpublished", f"arXiv:{record.arxiv}" if record.arxiv else None
+    return CONTAINER_FIELD.get(record.kind, ""), encode(record.container) if record.container else None
+
+
 def bibtex_fields(record: Record) -> list[tuple[str, str]]:
     """The fields of one record in print order, values already LaTeX-encoded; unknown facts are left out."""
+    preprint = record.kind == "preprint"
+    # classic styles print `note`, never `url`: an arXiv preprint's page goes there (a bare arXiv URL has no TeX
+    # special characters), and `url` is left out when it is that same page, so that natbib styles print it once
+    page = _arxiv_page(record) if preprint else None
     fields: list[tuple[str, str | None]] = [
         ("author", _authors(record)),
         ("title", encode_title(record.title)),
-        (CONTAINER_FIELD.get(record.kind, ""), encode(record.container) if record.container else None),
+        _container(record),
         ("year", str(record.year) if record.year else None),
         # DOIs, like URLs, are verbatim fields in biblatex and the doi package: "\_" would break the link.
         # Only a DOI with braces or a backslash (legal, but none in the catalog) needs encoding to keep the file valid.
@@ -39,7 +55,10 @@ def bibtex_fields(record: Record) -> list[tuple[str, str]]:
         # arXiv's own export: eprint + archivePrefix (primaryClass only when a source gave it: the catalog has none)
         ("eprint", record.arxiv),
         ("archivePrefix", "arXiv" if record.arxiv else None),
-        ("url", record.url),
+        ("note", page),
+        ("url", None if page and record.url == page else record.url),
+        # without authors BibTeX sorts and labels by `key` ("to sort, need author or key"; natbib's "ano")
+        ("key", encode(record.sort_name) if record.sort_name else None),
     ]
     return [(name, value) for name, value in fields if name and value]
 

@@ -1,9 +1,11 @@
 """BibTeX -> catalog entry stubs (`vpeft new --from-bibtex FILE --category LEAF`).
 
-Each entry becomes one stub: title, authors (reading order), year, venue, arXiv id, DOI and URL filled from the
-entry; summary, tags and code stay empty for the contributor. The id is the title's lead before a colon when it
-is a short name ("AdaptFormer: Adapting ..." -> adaptformer), otherwise the citation key. Everything is checked
-before anything is written, so a file with one bad or already-catalogued paper writes nothing.
+Each entry becomes one stub: title, authors ("Family, Given", split where the entry splits them), year, venue,
+arXiv id, DOI and URL filled from the entry; summary, tags and code stay empty for the contributor. The id is the
+title's lead before a colon when it is a short name ("AdaptFormer: Adapting ..." -> adaptformer), otherwise the
+citation key. Everything is checked before anything is written, so a file with one bad or already-catalogued
+paper writes nothing. Venue names in DBLP, ACL Anthology and Google Scholar spellings map to the catalog's short
+venue (venues.py); "and others" is refused (it hides authors).
 """
 
 from __future__ import annotations
@@ -90,13 +92,20 @@ def plain(value: str) -> str:
     return " ".join(text.split())
 
 
-def _authors(value: str | None) -> list[str] | None:
+def _authors(value: str | None, where: str) -> list[str] | None:
+    """Names in the catalog's "Family, Given" form, split where the BibTeX says ("Ben Zaken, Elad" keeps its
+    family name "Ben Zaken"; "Elad Ben Zaken" is split by BibTeX's own rule, at the last word)."""
     if not value:
         return None
     names = []
     for person in split_multiple_persons_names(value):
+        if person.strip().lower() == "others":
+            raise UserError(f"{where}: author: 'and others' leaves authors out; list every author "
+                            "(the paper's own page has them)")
         parts = parse_single_name_into_parts(person)
-        names.append(plain(" ".join(parts.first + parts.von + parts.last + parts.jr)))
+        family = plain(" ".join(parts.von + parts.last + parts.jr))
+        given = plain(" ".join(parts.first))
+        names.append(f"{family}, {given}" if family and given else family or given)
     return [n for n in names if n] or None
 
 
@@ -114,8 +123,9 @@ def find_arxiv(fields: dict[str, str]) -> str | None:
 
 def _venue(fields: dict[str, str], arxiv: str | None) -> tuple[str | None, str | None]:
     container = plain(fields.get("booktitle") or fields.get("journal") or fields.get("howpublished") or "")
-    if container and "arxiv" not in container.lower():
-        return short_name(container) or container, container
+    short = short_name(container) if container else None
+    if container and "arxiv" not in container.lower() and short != "arXiv":  # DBLP's CoRR is arXiv
+        return short or container, container
     return ("arXiv" if arxiv or container else None), None
 
 
@@ -157,13 +167,17 @@ def to_entry(entry: model.Entry, category: str, where: str) -> MethodEntry:
     # the entry's own https link, else the arXiv page, else the DOI resolver: all derived from the entry
     derived = f"https://arxiv.org/abs/{arxiv}" if arxiv else (f"https://doi.org/{doi}" if doi else None)
     link = url[0] if url and url[0].startswith("https://") else derived
+    notes = [f"Stub imported from BibTeX entry '{entry.key}': check every field against the paper's page."]
+    if url and not url[0].startswith("https://"):
+        # the catalog links https only: say so instead of dropping the entry's link silently
+        notes.append(f"The BibTeX url '{url[0]}' is not https and was left out: find the paper's https page.")
     method_id, name = _id_and_name(title, entry.key)
     try:
-        paper = Paper(title=title, authors=_authors(fields.get("author")), venue=venue, venue_full=venue_full,
+        paper = Paper(title=title, authors=_authors(fields.get("author"), where), venue=venue, venue_full=venue_full,
                       year=_year(fields, where), arxiv=arxiv, doi=doi, url=link)
         return MethodEntry(
             id=method_id, name=name, paper=paper, category=category, summary=None, added=date.today(),
-            notes=[f"Stub imported from BibTeX entry '{entry.key}': check every field against the paper's page."],
+            notes=notes,
             sources=[link] if link else [],
         )
     except ValidationError as exc:

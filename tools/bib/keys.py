@@ -5,7 +5,8 @@ letters and digits ("AdaptFormer: Adapting ..." by Shoufa Chen, 2022 -> chen2022
 give "anon", an unknown year "nd"; such a key is provisional and is not locked until the authors are known.
 A clash with any key already taken gets the suffix b, c, ... (the first
 holder keeps the bare key). Once a key is in `catalog/citation-keys.yaml` it never changes, even if the paper's
-metadata is corrected later; `vpeft bib --update-keys` only appends keys for papers that have none.
+metadata is corrected later (the lock file's `explained` says why such a key no longer follows the rule);
+`vpeft bib --update-keys` only appends keys for papers that have none.
 
 Variants (`variant_of`) share their paper, so they have no key of their own: they cite the paper's owner entry.
 """
@@ -19,10 +20,10 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, ValidationError, model_validator
 
 from ..catalog.errors_text import problems_from
-from ..catalog.models import Catalog, MethodEntry, Paper, Slug, Strict
+from ..catalog.models import Catalog, MethodEntry, Paper, Slug, Strict, Text
 from ..catalog.yamlio import YamlFileError, dump_yaml, read_yaml
 from ..errors import UserError
-from .names import ascii_fold, split_name
+from .names import ascii_fold
 
 LOCK_FILE = "citation-keys.yaml"
 LOCK_HEADER = (
@@ -41,6 +42,10 @@ class CitationKeys(Strict):
 
     references: dict[Reference, CiteKey] = Field(default_factory=dict)
     methods: dict[Slug, CiteKey] = Field(default_factory=dict)
+    explained: dict[str, Text] = Field(
+        default_factory=dict,
+        description="owner -> why its locked key differs from the key rule today (metadata corrected after locking)",
+    )
 
     @model_validator(mode="after")
     def _unique(self) -> CitationKeys:
@@ -51,6 +56,9 @@ class CitationKeys(Strict):
             if key in seen:
                 raise ValueError(f"key '{key}' is used by both '{seen[key]}' and '{owner}'")
             seen[key] = owner
+        for owner in self.explained:
+            if owner not in seen.values():
+                raise ValueError(f"explained: '{owner}' has no locked key")
         return self
 
     def items(self) -> list[tuple[str, str]]:
@@ -101,10 +109,16 @@ def title_word(title: str | None) -> str:
 
 
 def base_key(paper: Paper) -> str:
-    family = split_name(paper.authors[0]).family if paper.authors else ""
+    family = paper.author_names()[0].family if paper.authors else ""
     author = ascii_fold(family).lstrip("0123456789") or PROVISIONAL
     year = str(paper.year) if paper.year else "nd"
     return f"{author}{year}{title_word(paper.title)}"
+
+
+def follows_rule(key: str, paper: Paper) -> bool:
+    """Whether `key` is the rule's key for `paper` today, or that key with a clash suffix."""
+    base = base_key(paper)
+    return key == base or (key.startswith(base) and len(key) - len(base) == 1 and key[-1].isalpha())
 
 
 def _suffixed(base: str, taken: set[str]) -> str:
@@ -151,11 +165,13 @@ def complete_keys(catalog: Catalog, locked: CitationKeys | None = None, lockable
         taken.add(key)
         new.append(owner)
     # built without validation: with lockable_only=False it holds provisional keys, which the lock file refuses
-    return CitationKeys.model_construct(references=refs, methods=methods), new
+    return CitationKeys.model_construct(references=refs, methods=methods, explained=dict(locked.explained)), new
 
 
 def keys_text(keys: CitationKeys) -> str:
-    data = {"references": dict(keys.references), "methods": dict(sorted(keys.methods.items()))}
+    data: dict[str, object] = {"references": dict(keys.references), "methods": dict(sorted(keys.methods.items()))}
+    if keys.explained:
+        data["explained"] = dict(sorted(keys.explained.items()))
     return dump_yaml(data, LOCK_HEADER)
 
 

@@ -36,24 +36,68 @@ def encode(text: str) -> str:
     return _ENCODER.unicode_to_latex(" ".join(text.split()))
 
 
-def _protected_part(part: str, hyphenated: bool) -> str:
-    core = part.strip(".,:;!?()[]\"'")
-    if not core:
-        return encode(part)
+# Proper nouns that are ordinary capitalised words (a person, a model's name): a sentence-case style would
+# lowercase them ("fourier", "segment anything"). Phrases are matched word by word, case as written here.
+PROPER_NOUNS = (("Segment", "Anything"), ("Tokenize", "Anything"), ("Fourier",), ("Kronecker",))
+_PUNCT = ".,:;!?()[]\"'"
+
+
+def _needs_braces(part: str, hyphenated: bool) -> bool:
+    core = part.strip(_PUNCT)
     lone_capital = hyphenated and len(core) == 1 and core.isupper()
-    if _PROTECT.search(core) or lone_capital:
-        start = part.index(core)
-        return encode(part[:start]) + "{" + encode(core) + "}" + encode(part[start + len(core):])
-    return encode(part)
+    return bool(core) and (bool(_PROTECT.search(core)) or lone_capital)
+
+
+def _braced(word: str) -> str:
+    """`word` with its letters in one brace group, leading and trailing punctuation outside."""
+    core = word.strip(_PUNCT)
+    if not core:
+        return encode(word)
+    start = word.index(core)
+    return encode(word[:start]) + "{" + encode(core) + "}" + encode(word[start + len(core):])
+
+
+def _encode_word(word: str) -> str:
+    """A hyphenated word with one part that keeps its case keeps it whole ("ST-Adapter", "CLIP-Adapter")."""
+    parts = word.split("-")
+    if any(_needs_braces(p, len(parts) > 1) for p in parts):
+        return _braced(word)
+    return encode(word)
+
+
+def _lead_length(words: list[str]) -> int:
+    """Words of the title's lead before a colon when it is a short name ("Prefix-Tuning:", "One-for-All:")."""
+    for i, word in enumerate(words[:3]):
+        if word.endswith(":") or (i + 1 < len(words) and words[i + 1] == ":"):
+            return i + 1
+    return 0
+
+
+def _proper_noun_at(words: list[str], i: int) -> int:
+    for phrase in PROPER_NOUNS:
+        got = [w.strip(_PUNCT) for w in words[i:i + len(phrase)]]
+        if tuple(got) == phrase:
+            return len(phrase)
+    return 0
 
 
 def encode_title(title: str) -> str:
-    """A title for BibTeX: every word that must keep its case (ViT, LoRA, V-PETL) sits in braces."""
-    words = []
-    for word in title.split():
-        parts = word.split("-")
-        words.append("-".join(_protected_part(p, len(parts) > 1) for p in parts))
-    return re.sub(r"-(?=-)", "-{}", " ".join(words))
+    """A title for BibTeX: every word that must keep its case (ViT, LoRA, ST-Adapter, Fourier, the method's name
+    before the colon) sits in braces, so sentence-case styles (plain, ieeetr, plainnat) print it as written."""
+    words = title.split()
+    lead = _lead_length(words)
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        span = _proper_noun_at(words, i)
+        if span:
+            out.append(_braced(" ".join(words[i:i + span])))
+            i += span
+            continue
+        word = words[i]
+        out.append(_braced(word) if i < lead and word != ":" else _encode_word(word))
+        i += 1
+    return re.sub(r"-(?=-)", "-{}", " ".join(out))
 
 
 def encode_name(part: str) -> str:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ..catalog.models import Catalog, MethodEntry, Paper
 from .keys import CitationKeys, complete_keys, owner_of
-from .names import Name, split_name
+from .names import Name
 from .venues import Kind, venue_of
 
 
@@ -21,6 +21,8 @@ class Record:
     arxiv: str | None
     doi: str | None
     url: str | None
+    # what BibTeX sorts and labels by when the authors are unknown (its `key` field): the method's name
+    sort_name: str | None = None
 
 
 def _kind_and_container(paper: Paper) -> tuple[Kind, str | None]:
@@ -33,10 +35,11 @@ def _kind_and_container(paper: Paper) -> tuple[Kind, str | None]:
     return "other", paper.venue
 
 
-def make_record(key: str, paper: Paper) -> Record:
+def make_record(key: str, paper: Paper, name: str | None = None) -> Record:
     kind, container = _kind_and_container(paper)
-    authors = tuple(split_name(a) for a in paper.authors) if paper.authors else None
-    return Record(key, kind, paper.title or "", authors, paper.year, container, paper.arxiv, paper.doi, paper.url)
+    authors = tuple(paper.author_names()) if paper.authors else None
+    return Record(key, kind, paper.title or "", authors, paper.year, container, paper.arxiv, paper.doi, paper.url,
+                  None if authors else name)
 
 
 class Keyring:
@@ -73,7 +76,7 @@ def method_records(catalog: Catalog, entries: list[MethodEntry], ring: Keyring |
         if owner.id in seen:
             continue
         seen.add(owner.id)
-        out.append(make_record(ring.method(owner), owner.paper))
+        out.append(make_record(ring.method(owner), owner.paper, owner.name))
     return out
 
 

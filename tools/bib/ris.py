@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .record import Record
 
-RIS_TYPES = {"conference": "CPAPER", "journal": "JOUR", "preprint": "UNPB", "other": "GEN"}
+RIS_TYPES = {"conference": "CONF", "journal": "JOUR", "preprint": "UNPB", "other": "GEN"}
 REQUIRED_TAGS = ("TY", "ID", "TI", "ER")
 
 

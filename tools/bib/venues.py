@@ -11,6 +11,7 @@ volumes and pages are left out on purpose: the entry's year says when.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -21,52 +22,76 @@ Kind = Literal["conference", "journal", "preprint", "other"]
 class Venue:
     kind: Kind
     full: str
+    # other spellings, lowercase words without punctuation: DBLP ("Computer Vision - ECCV 2022 - 17th European
+    # Conference"), ACL Anthology ("Proceedings of the 60th Annual Meeting of ..."), Google Scholar ("European
+    # conference on computer vision"); a booktitle containing one of them is this venue
+    phrases: tuple[str, ...] = ()
 
 
 CONF: Kind = "conference"
 JOUR: Kind = "journal"
 VENUES: dict[str, Venue] = {
     # adapter-plus, dam-vp
-    "CVPR": Venue(CONF, "Proceedings of the IEEE/CVF Conference on Computer Vision and Pattern Recognition (CVPR)"),
+    "CVPR": Venue(CONF, "Proceedings of the IEEE/CVF Conference on Computer Vision and Pattern Recognition (CVPR)",
+                  ("conference on computer vision and pattern recognition",)),
     # binary-adapter, difffit
-    "ICCV": Venue(CONF, "Proceedings of the IEEE/CVF International Conference on Computer Vision (ICCV)"),
+    "ICCV": Venue(CONF, "Proceedings of the IEEE/CVF International Conference on Computer Vision (ICCV)",
+                  ("international conference on computer vision",)),
     # sam-adapter
-    "ICCVW": Venue(CONF, "Proceedings of the IEEE/CVF International Conference on Computer Vision (ICCV) Workshops"),
+    "ICCVW": Venue(CONF, "Proceedings of the IEEE/CVF International Conference on Computer Vision (ICCV) Workshops",
+                   ("international conference on computer vision",)),
     # not checked
-    "WACV": Venue(CONF, "Proceedings of the IEEE/CVF Winter Conference on Applications of Computer Vision (WACV)"),
+    "WACV": Venue(CONF, "Proceedings of the IEEE/CVF Winter Conference on Applications of Computer Vision (WACV)",
+                  ("winter conference on applications of computer vision",)),
     # vpt-deep
-    "ECCV": Venue(CONF, "European Conference on Computer Vision (ECCV)"),
+    "ECCV": Venue(CONF, "European Conference on Computer Vision (ECCV)", ("european conference on computer vision",)),
     # adaptformer, arc ("Advances in Neural Information Processing Systems 35/36")
-    "NeurIPS": Venue(CONF, "Advances in Neural Information Processing Systems (NeurIPS)"),
+    "NeurIPS": Venue(CONF, "Advances in Neural Information Processing Systems (NeurIPS)",
+                     ("neural information processing systems", "nips")),
     # lora, lpt
-    "ICLR": Venue(CONF, "International Conference on Learning Representations (ICLR)"),
+    "ICLR": Venue(CONF, "International Conference on Learning Representations (ICLR)",
+                  ("international conference on learning representations",)),
     # adapter-houlsby, dp-bitfit
-    "ICML": Venue(CONF, "Proceedings of the International Conference on Machine Learning (ICML)"),
+    "ICML": Venue(CONF, "Proceedings of the International Conference on Machine Learning (ICML)",
+                  ("international conference on machine learning",)),
     # attnscale
-    "AAAI": Venue(CONF, "Proceedings of the AAAI Conference on Artificial Intelligence"),
+    "AAAI": Venue(CONF, "Proceedings of the AAAI Conference on Artificial Intelligence",
+                  ("aaai conference on artificial intelligence",)),
     # not checked
     "AISTATS": Venue(CONF, (
         "Proceedings of the International Conference on Artificial Intelligence and Statistics (AISTATS)"
-    )),
+    ), ("conference on artificial intelligence and statistics",)),
     # bitfit, prefix-tuning
-    "ACL": Venue(CONF, "Proceedings of the Annual Meeting of the Association for Computational Linguistics (ACL)"),
+    "ACL": Venue(CONF, "Proceedings of the Annual Meeting of the Association for Computational Linguistics (ACL)",
+                 ("annual meeting of the association for computational linguistics",)),
     # adapterbias
-    "NAACL Findings": Venue(CONF, "Findings of the Association for Computational Linguistics: NAACL"),
+    "NAACL Findings": Venue(CONF, "Findings of the Association for Computational Linguistics: NAACL",
+                            ("findings of the association for computational linguistics naacl",)),
     # e3va
-    "ACM MM": Venue(CONF, "Proceedings of the ACM International Conference on Multimedia"),
+    "ACM MM": Venue(CONF, "Proceedings of the ACM International Conference on Multimedia",
+                    ("acm international conference on multimedia", "acm multimedia")),
     # not checked
-    "TPAMI": Venue(JOUR, "IEEE Transactions on Pattern Analysis and Machine Intelligence"),
+    "TPAMI": Venue(JOUR, "IEEE Transactions on Pattern Analysis and Machine Intelligence",
+                   ("transactions on pattern analysis and machine intelligence",)),
     # coop
-    "IJCV": Venue(JOUR, "International Journal of Computer Vision"),
+    "IJCV": Venue(JOUR, "International Journal of Computer Vision", ("international journal of computer vision",)),
     # dpt
-    "TMM": Venue(JOUR, "IEEE Transactions on Multimedia"),
+    "TMM": Venue(JOUR, "IEEE Transactions on Multimedia", ("ieee transactions on multimedia",)),
     # pro-tuning
-    "TCSVT": Venue(JOUR, "IEEE Transactions on Circuits and Systems for Video Technology"),
+    "TCSVT": Venue(JOUR, "IEEE Transactions on Circuits and Systems for Video Technology",
+                   ("transactions on circuits and systems for video technology",)),
     # not checked
-    "TIP": Venue(JOUR, "IEEE Transactions on Image Processing"),
+    "TIP": Venue(JOUR, "IEEE Transactions on Image Processing", ("transactions on image processing",)),
     # ett, evp-2023
-    "TMLR": Venue(JOUR, "Transactions on Machine Learning Research"),
-    "arXiv": Venue("preprint", "arXiv"),
+    "TMLR": Venue(JOUR, "Transactions on Machine Learning Research", ("transactions on machine learning research",)),
+    # not checked: the usual ACL Anthology booktitles
+    "EACL": Venue(CONF, (
+        "Proceedings of the Conference of the European Chapter of the Association for Computational Linguistics (EACL)"
+    ), ("european chapter of the association for computational linguistics",)),
+    "EMNLP": Venue(CONF, "Proceedings of the Conference on Empirical Methods in Natural Language Processing (EMNLP)",
+                   ("empirical methods in natural language processing",)),
+    # DBLP files arXiv papers under the journal "CoRR" (Computing Research Repository)
+    "arXiv": Venue("preprint", "arXiv", ("corr", "arxiv")),
 }
 
 
@@ -74,19 +99,32 @@ def venue_of(short: str | None) -> Venue | None:
     return VENUES.get(short) if short else None
 
 
+QUALIFIERS = ("workshop", "findings")  # a booktitle with one of these is another venue than the main conference
+
+
+def _words(text: str) -> str:
+    """Lowercase words, punctuation and braces gone, ordinals and years dropped: how the tables are compared."""
+    words = re.sub(r"[^a-z0-9]+", " ", text.lower()).split()
+    return " ".join(w for w in words if not re.fullmatch(r"\d+(st|nd|rd|th)?", w))
+
+
+def _qualifiers(text: str) -> set[str]:
+    return {q for q in QUALIFIERS if q in text}
+
+
 def short_name(container: str) -> str | None:
-    """The table's short name for a booktitle or journal as a contributor wrote it, if recognisable."""
-    text = " ".join(container.split()).lower()
-    workshop = "workshop" in text
-    candidates = [(short, v) for short, v in VENUES.items() if ("workshop" in v.full.lower()) == workshop]
+    """The table's short name for a booktitle or journal as a contributor, DBLP, ACL Anthology or Google Scholar
+    wrote it, if recognisable: the full name, the short name as a word ("{ICML} 2019", "(ECCV)"), or a phrase."""
+    text = _words(container)
+    padded = f" {text} "
+    candidates = [(short, v) for short, v in VENUES.items() if _qualifiers(_words(v.full)) == _qualifiers(text)]
     for short, venue in candidates:
-        if text in {venue.full.lower(), short.lower()}:
+        if text in {_words(venue.full), _words(short)}:
             return short
     for short, _ in candidates:
-        if f"({short.lower()})" in text:
+        if f" {_words(short)} " in padded:
             return short
     for short, venue in candidates:
-        bare = venue.full.split(" (")[0].lower()
-        if venue.kind != "preprint" and bare in text:
+        if any(f" {phrase} " in padded for phrase in venue.phrases):
             return short
     return None

@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from .authors import AuthorName, Name, parse_author
+
 MIN_YEAR = 2015
 MAX_YEAR = date.today().year + 1
 ARXIV_RE = re.compile(r"^\d{4}\.\d{4,5}$")
@@ -105,13 +107,28 @@ class Taxonomy(Strict):
 
 class Paper(Strict):
     title: Text | None
-    authors: list[Text] | None = Field(description="Full names in the paper's order; null when not verified.")
+    authors: list[AuthorName] | None = Field(
+        description="'Family, Given' names in the paper's order ('Ben Zaken, Elad'); null when not verified."
+    )
     venue: Text | None = Field(description="Short final venue: CVPR, NeurIPS, TPAMI, ... or arXiv.")
     venue_full: Text | None = None
     year: Year | None
     arxiv: ArxivId | None = None
     doi: Doi | None = None
     url: Url | None = None
+    venue_checked: date | None = Field(
+        default=None,
+        description="When someone last looked for the published version of an arXiv-only paper (validate --strict "
+        "reminds a year after the arXiv posting, then a year after this date); say in notes where they looked.",
+    )
+
+    def author_names(self) -> list[Name]:
+        """The authors' parts, in the paper's order (empty when not verified)."""
+        return [parse_author(a) for a in self.authors or []]
+
+    def authors_read(self) -> list[str]:
+        """The authors as the paper prints them ("Elad Ben Zaken"), for display."""
+        return [n.reading_order() for n in self.author_names()]
 
 
 class Tags(Strict):

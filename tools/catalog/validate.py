@@ -229,7 +229,31 @@ def _unverified_facts(catalog: Catalog) -> Iterable[Problem]:
                 yield Problem(file, field, f"empty: {fix}", "required")
 
 
-def validate(catalog: Catalog, registry: Collection[str] | None = None) -> list[Problem]:
+def _posted(arxiv: str) -> date:
+    """The month a new-style arXiv id was assigned (2303.00690 -> March 2023)."""
+    return date(2000 + int(arxiv[:2]), int(arxiv[2:4]), 1)
+
+
+def _year_later(day: date) -> date:
+    return day.replace(year=day.year + 1, day=min(day.day, 28))
+
+
+def _stale_preprints(catalog: Catalog, today: date) -> Iterable[Problem]:
+    """arXiv-only papers over a year old: most are published by then, and the catalog should cite that version."""
+    for entry in catalog.methods.values():
+        paper = entry.paper
+        if paper.venue != "arXiv" or not paper.arxiv or entry.variant_of:
+            continue
+        since = max(_posted(paper.arxiv), paper.venue_checked or date.min)
+        if _year_later(since) <= today:
+            checked = f"last checked {paper.venue_checked}" if paper.venue_checked else "never checked"
+            yield Problem(_file(catalog, entry.id), "paper.venue",
+                          f"arXiv-only, posted {_posted(paper.arxiv):%Y-%m} and {checked}: look for the published "
+                          "version (venue page, DBLP), then set venue or paper.venue_checked", "warning")
+
+
+def validate(catalog: Catalog, registry: Collection[str] | None = None, today: date | None = None
+             ) -> list[Problem]:
     """All cross-file problems (errors and warnings), sorted by file then field."""
     problems = [
         *_check_categories(catalog),
@@ -241,5 +265,6 @@ def validate(catalog: Catalog, registry: Collection[str] | None = None) -> list[
         *_check_recipes(catalog, registry),
         *check_results(catalog),
         *_unverified_facts(catalog),
+        *_stale_preprints(catalog, today or date.today()),
     ]
     return sorted(problems)

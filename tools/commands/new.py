@@ -58,6 +58,7 @@ def _fetched(entry: MethodEntry) -> MethodEntry:
     from datetime import date
 
     from ..catalog.arxiv import FetchError, fetch
+    from ..catalog.authors import from_reading_order
 
     assert entry.paper.arxiv is not None
     try:
@@ -65,10 +66,13 @@ def _fetched(entry: MethodEntry) -> MethodEntry:
     except FetchError as exc:
         print(f"vpeft: --fetch: {exc}; writing the plain stub", file=sys.stderr)
         return entry
-    paper = entry.paper.model_copy(update={"title": record.title, "authors": record.authors, "year": record.year,
+    # arXiv gives names in reading order: the family part is a guess until checked (the note says so)
+    authors = [from_reading_order(name) for name in record.authors] or None
+    paper = entry.paper.model_copy(update={"title": record.title, "authors": authors, "year": record.year,
                                            "doi": record.doi})
     note = (f"Title, authors, year{' and DOI' if record.doi else ''} from the arXiv API on {date.today()}; check "
-            "them and find the final venue on the paper's own pages.")
+            "them and find the final venue on the paper's own pages. arXiv gives names in reading order: each was "
+            "split at the last word, so check compound family names ('Ben Zaken, Elad') on the paper's BibTeX.")
     if record.journal_ref:
         note += f" arXiv's journal reference reads: {record.journal_ref}."
     return entry.model_copy(update={"paper": paper, "notes": [*entry.notes, note]})
@@ -95,5 +99,6 @@ def run(args: argparse.Namespace) -> int:
     if args.fetch:
         entry = _fetched(entry)
     path = write_new(catalog, entry)
-    print(f"wrote {path}: fill in paper, summary, tags and sources, then run `vpeft validate --strict`")
+    print(f"wrote {path}: fill in paper (authors as 'Family, Given', e.g. 'Ben Zaken, Elad'), summary, tags and "
+          "sources, then run `vpeft validate --strict`")
     return 0

@@ -143,7 +143,7 @@ def method_view(catalog: Catalog, entry: MethodEntry, trainable: dict[str, int])
         "name": entry.name,
         "aliases": [a for a in entry.aliases if a != entry.name],
         "title": p.title,
-        "authors": p.authors,
+        "authors": p.authors_read(),
         "venue": views.venue_year(p.venue, p.year),
         "venue_full": p.venue_full,
         "links": [link for link in links if link and link.href],
@@ -298,7 +298,7 @@ def home_fragment(catalog: Catalog) -> str:
             for m in newest[:NEWEST]
         ],
         survey={
-            "authors": ", ".join(survey.authors or ["authors not verified"]),
+            "authors": ", ".join(survey.authors_read() or ["authors not verified"]),
             "title": survey.title or "",
             "venue": views.venue_year(survey.venue, survey.year),
             "link": Link(f"arXiv {survey.arxiv}" if survey.arxiv else "paper", safe_url(survey.url)),

@@ -91,7 +91,7 @@ def method_row(catalog: Catalog, entry: MethodEntry, here: str) -> MethodRow:
         applications=list(entry.tags.applications),
         code=Link("code", code) if code else None,
         implementation=entry.implementation,
-        search=" ".join([*entry.aliases, entry.paper.title or "", *(entry.paper.authors or [])]),
+        search=" ".join([*entry.aliases, entry.paper.title or "", *entry.paper.authors_read()]),
     )
 
 
