@@ -28,6 +28,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a recipe value (lr=1e-3, method.r=4); repeatable")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda when available)")
+    parser.add_argument("--precision", choices=["fp32", "bf16", "fp16"],
+                        help="training and evaluation precision (default: the recipe's, fp32 where the reference "
+                             "trained in fp32)")
     parser.add_argument("--seed", type=int_between(0, 2**31 - 1), default=42, help="random seed (default: 42)")
     parser.add_argument("--out", type=Path, default=Path("reproduce-out"), metavar="DIR",
                         help="run folder: checkpoints, task results, record.json (re-run to resume)")
@@ -48,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--out {args.out}: is a file; name a folder (new, or a run folder to resume)")
     opts = Options(
         method=args.method, benchmark=args.benchmark, tasks=args.tasks, data_root=args.data_root, model=args.model,
-        weights=args.weights, overrides=args.overrides, device=args.device, seed=args.seed, out=args.out,
+        weights=args.weights, overrides=args.overrides, device=args.device, precision=args.precision,
+        seed=args.seed, out=args.out,
         dry_run=args.dry_run, tolerance=args.tolerance, smoke=args.smoke, shard=args.shard, workers=args.workers,
         progress=not args.no_progress, catalog=args.catalog, argv=sys.argv[1:],
     )

@@ -50,6 +50,8 @@ APPLIED: dict[str, set[Any]] = {
     "train_transform": {None, "resize", "resize-randaugment", "tfds-resize"},
     "eval_transform": {None, "resize", "tfds-resize"},
 }
+# Recorded reference settings that the pipeline already does: not listed as not applied.
+PIPELINE_DOES: dict[str, Any] = {"backbone_train_mode": True}  # model.train() on the whole model every epoch
 
 
 class TaskSettings(BaseModel):
@@ -189,7 +191,7 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
     for key in out:
         if key not in SETTING_NAMES and key != "backbone" and not key.startswith("method."):
             known = ", ".join(("backbone", *SETTING_NAMES, "method.OPTION"))
-            raise UserError(f"--set {key}: unknown setting (known: {', '.join(known.split(', '))})")
+            raise UserError(f"--set {key}: unknown setting (known: {known})")
     return out
 
 
@@ -277,7 +279,7 @@ def _method_options(implementation: str, merged: dict[str, Any], overrides: dict
             try:
                 methods.make_config(implementation, **{name: value})
             except (ValueError, TypeError) as exc:
-                first = str(exc).splitlines()[0]
+                first = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc).splitlines()[0]
                 not_applied.add(f"method.{name} = {value}: the registry method {implementation} does not take it "
                                 f"yet ({first}); its default is used")
                 continue
@@ -303,7 +305,8 @@ def _settings(task: str, merged: dict[str, Any], options: dict[str, Any], label:
 
 def _unapplied(block: BenchmarkRecipe | None, tasks: dict[str, TaskSettings]) -> set[str]:
     out = {f"{name} = {setting.value}: {setting.note or 'recorded from the reference'} [{_where(setting)}]"
-           for name, setting in (block.not_applied.items() if block else ())}
+           for name, setting in (block.not_applied.items() if block else ())
+           if name not in PIPELINE_DOES or PIPELINE_DOES[name] != setting.value}
     for name, applied in APPLIED.items():
         for value in {getattr(s, name) for s in tasks.values()} - applied:
             out.add(f"{name} = {value}: the pipeline does not implement it yet")

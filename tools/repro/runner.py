@@ -39,6 +39,7 @@ class Options:
     weights: Path | None = None
     overrides: list[str] = field(default_factory=list)
     device: str | None = None
+    precision: str | None = None
     seed: int = 42
     out: Path = Path("reproduce-out")
     dry_run: bool = False
@@ -61,9 +62,12 @@ def _shard(tasks: list[str], spec: str | None) -> list[str]:
     return tasks[int(i) - 1 :: int(n)]
 
 
-def _benchmark(catalog: Catalog, bench_id: str) -> Benchmark:
+def _benchmark(catalog: Catalog, bench_id: str, dry_run: bool = False) -> Benchmark:
+    if bench_id == "fgvc" and dry_run:  # the plan needs no data loader
+        return catalog.benchmarks[bench_id]
     if bench_id == "fgvc":
-        raise DataError("--benchmark fgvc: not yet supported by reproduce (VTAB-1k only for now)", "fgvc")
+        raise DataError("--benchmark fgvc: training is not yet supported by reproduce (VTAB-1k only for now; "
+                        "--dry-run prints the FGVC plan)", "fgvc")
     if bench_id not in SUPPORTED:
         raise UserError(f"--benchmark {bench_id}: not supported (use vtab-1k)")
     return catalog.benchmarks[bench_id]
@@ -89,6 +93,8 @@ def resolve_run(opts: Options, catalog: Catalog, bench: Benchmark) -> Resolved:
     overrides = parse_overrides(opts.overrides)
     if opts.model:
         overrides["backbone"] = opts.model
+    if opts.precision:
+        overrides["precision"] = opts.precision
     if opts.smoke:
         bench_recipe = recipe.benchmarks.get(bench.id)
         optimizer = bench_recipe.optimizer.value if bench_recipe else None
@@ -206,7 +212,7 @@ def _record(opts: Options, res: Resolved, results: dict[str, Any], cmp: Comparis
 def run(opts: Options) -> int:
     started = time.perf_counter()
     catalog = valid_catalog(opts.catalog)
-    bench = _benchmark(catalog, opts.benchmark)
+    bench = _benchmark(catalog, opts.benchmark, opts.dry_run)
     res = resolve_run(opts, catalog, bench)
     device = dev.pick(opts.device)
     if opts.smoke:
@@ -221,7 +227,8 @@ def run(opts: Options) -> int:
     elif not opts.dry_run:
         raise DataError("--data-root DIR is required (the folder holding the VTAB-1k task folders)")
     first = next(iter(res.tasks))
-    cmp = compare(catalog, bench, {t: 0.0 for t in res.tasks}, res.compare_with, res.reference)
+    cmp = compare(catalog, bench, {t: 0.0 for t in res.tasks}, res.compare_with, res.reference,
+                  res.reference_row)
     if opts.dry_run:
         classes = next(t.classes or 2 for t in bench.tasks if t.id == first)
         ips = measure_images_per_s(_model_factory(res, first, opts, classes, hub=False), res.tasks[first], device)
@@ -231,7 +238,8 @@ def run(opts: Options) -> int:
     _out_folder(opts, res)
     train_start = time.perf_counter()
     results = _run_tasks(opts, res, bench, data, device)
-    cmp = compare(catalog, bench, {t: r["accuracy"] for t, r in results.items()}, res.compare_with, res.reference)
+    cmp = compare(catalog, bench, {t: r["accuracy"] for t, r in results.items()}, res.compare_with, res.reference,
+                  res.reference_row)
     code, verdict = _verdict(opts, cmp, bench)
     lines = table_lines(cmp, bench)
     summary = _summary(results)

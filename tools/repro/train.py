@@ -87,10 +87,8 @@ def _optimizer(model: nn.Module, s: TaskSettings, lr: float, wd: float) -> torch
 
 def amp_dtype(s: TaskSettings, device: torch.device) -> torch.dtype | None:
     """The autocast dtype of `precision` (None: fp32), refused where the device cannot run it."""
-    if s.precision == "fp32":
-        return None
-    if s.precision == "fp16" and device.type != "cuda":
-        raise UserError(f"--precision fp16: needs a CUDA device (this run uses {device}); use fp32 or bf16")
+    if s.precision == "fp32" or (s.precision == "fp16" and device.type != "cuda"):
+        return None  # fp16 autocast is CUDA-only: elsewhere fp32 (the runner refuses an explicit --precision fp16)
     if s.precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
         raise UserError(f"--precision bf16: {device} does not support bfloat16; use fp32 or fp16")
     return torch.bfloat16 if s.precision == "bf16" else torch.float16
