@@ -11,7 +11,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from ..catalog.models import Benchmark, Catalog
+from ..catalog.models import Benchmark, BenchmarkRecipe, Catalog
 from ..catalog.service import valid_catalog
 from ..errors import UserError
 from . import backbone, smoke
@@ -97,8 +97,9 @@ def resolve_run(opts: Options, catalog: Catalog, bench: Benchmark) -> Resolved:
         overrides["precision"] = opts.precision
     if opts.smoke:
         bench_recipe = recipe.benchmarks.get(bench.id)
-        optimizer = bench_recipe.optimizer.value if bench_recipe else None
-        overrides = {**smoke.smoke_settings(str(optimizer) if optimizer else None), **overrides}
+        optimizer = bench_recipe.optimizer.value if isinstance(bench_recipe, BenchmarkRecipe) else None
+        overrides = {**smoke.smoke_settings(str(optimizer) if optimizer else None),
+                     **smoke.smoke_method_options(recipe.implementation), **overrides}
     tasks = _tasks(opts, bench)
     mine = _shard(tasks, opts.shard)
     if not mine:
