@@ -66,7 +66,7 @@ def _benchmark(catalog: Catalog, bench_id: str, dry_run: bool = False) -> Benchm
     if bench_id == "fgvc" and dry_run:  # the plan needs no data loader
         return catalog.benchmarks[bench_id]
     if bench_id == "fgvc":
-        raise DataError("--benchmark fgvc: training is not yet supported by reproduce (VTAB-1k only for now; "
+        raise DataError("--benchmark fgvc: not yet supported by reproduce for training (VTAB-1k only for now; "
                         "--dry-run prints the FGVC plan)", "fgvc")
     if bench_id not in SUPPORTED:
         raise UserError(f"--benchmark {bench_id}: not supported (use vtab-1k)")
