@@ -10,6 +10,7 @@ from safetensors.torch import save_file
 from timm.models.vision_transformer import VisionTransformer
 from vpeft.catalog.derived import aggregates
 from vpeft.catalog.loader import load_catalog
+from vpeft.catalog.models import BenchmarkRecipe, Setting, Source
 from vpeft.catalog.service import valid_catalog
 from vpeft.catalog.validate import validate
 from vpeft.errors import UserError
@@ -35,11 +36,11 @@ def test_lora_recipe_follows_noah_the_pipeline_of_the_compared_row() -> None:
             "timm-cosine", "after-epoch", 10, 1e-6, 1e-5)
         assert (s.interpolation, s.drop_last, s.weight_decay_skip) == ("bicubic", True, "1d-and-bias")
         assert s.eval_epochs == [1, *range(11, 100, 10), 100] and s.model_selection == "best-test-epoch"
-        assert s.method_config == {"r": 8, "target": "qkv", "alpha": 8.0, "dropout": 0.1}
+        assert s.method_config == {"r": 8, "target": "qkv", "alpha": 8.0, "dropout": 0.1, "init": "official-reinit"}
         assert s.backbone == "vit_base_patch16_224.orig_in21k" and s.seed == 0
     assert "ZhangYuanhan-AI/NOAH" in res.source_of("lr") and "ZhangYuanhan-AI/NOAH" in res.source_of("method_config")
     assert (res.reference, res.reference_row) == ("vpetl-bench-vtab-1k", "LoRA")
-    assert any(n.startswith("init_scheme = A,B~trunc_normal") for n in res.not_applied)
+    assert res.tasks["svhn"].method_config["init"] == "official-reinit"
 
 
 def test_vpt_maps_to_the_registry_method_and_scales_the_grid_lr() -> None:
@@ -78,14 +79,18 @@ def test_a_benchmark_without_protocol_needs_every_value() -> None:
 
 
 def test_a_recipe_option_the_registry_lacks_is_listed_not_applied() -> None:
-    res = resolve(find_recipe(CAT, "adapter-houlsby", ["adapter-houlsby"]), "vtab-1k", ["svhn"], {})
-    assert "dropout" not in res.tasks["svhn"].method_config
-    assert any(n.startswith("method.dropout = 0.1: the registry method adapter-houlsby does not take it")
+    recipe = find_recipe(CAT, "lora", ["lora"])
+    block = recipe.benchmarks["vtab-1k"]
+    assert isinstance(block, BenchmarkRecipe)
+    extra = {**block.method_config, "gate": Setting(value=2.0, source=Source(section="a future option"))}
+    recipe = recipe.model_copy(update={"benchmarks": {"vtab-1k": block.model_copy(update={"method_config": extra})}})
+    res = resolve(recipe, "vtab-1k", ["svhn"], {})
+    assert "gate" not in res.tasks["svhn"].method_config
+    assert any(n.startswith("method.gate = 2.0: the registry method lora does not take it yet")
                for n in res.not_applied)
     # given with --set, the same option is passed on and fails loudly when the model is built
-    forced = resolve(find_recipe(CAT, "adapter-houlsby", ["adapter-houlsby"]), "vtab-1k", ["svhn"],
-                     {"method.dropout": 0.1})
-    assert forced.tasks["svhn"].method_config["dropout"] == 0.1
+    forced = resolve(recipe, "vtab-1k", ["svhn"], {"method.gate": 2.0})
+    assert forced.tasks["svhn"].method_config["gate"] == 2.0
 
 
 def test_validation_checks_recipes(tmp_path: Path) -> None:
