@@ -10,6 +10,7 @@ from safetensors.torch import save_file
 from timm.models.vision_transformer import VisionTransformer
 from vpeft.catalog.derived import aggregates
 from vpeft.catalog.loader import load_catalog
+from vpeft.catalog.models import BenchmarkRecipe, Setting, Source
 from vpeft.catalog.service import valid_catalog
 from vpeft.catalog.validate import validate
 from vpeft.errors import UserError
@@ -24,13 +25,22 @@ CAT = valid_catalog(str(CATALOG))
 BENCH = CAT.benchmarks["vtab-1k"]
 
 
-def test_lora_recipe_resolves_per_task_values_from_the_source() -> None:
-    res = resolve(find_recipe(CAT, "lora", ["lora"]), "vtab-1k", ["cifar100", "dtd"], {})
-    assert (res.tasks["cifar100"].lr, res.tasks["cifar100"].weight_decay) == (0.005, 0.005)
-    assert (res.tasks["dtd"].lr, res.tasks["dtd"].train_aug) == (0.0032, True)
-    assert res.tasks["dtd"].method_config == {"r": 8, "target": "q,v", "alpha": 8.0}
-    assert res.tasks["dtd"].model_selection == "best-test-epoch"
-    assert "per task: https://github.com/synbol/" in res.source_of("lr")
+def test_lora_recipe_follows_noah_the_pipeline_of_the_compared_row() -> None:
+    """V-PETL Bench's LoRA VTAB-1k row is NOAH's Table 1 row, so the recipe is NOAH's script, setting by setting."""
+    recipe = find_recipe(CAT, "lora", ["lora"])
+    res = resolve(recipe, "vtab-1k", BENCH.task_ids(), {})
+    for s in res.tasks.values():
+        assert (s.optimizer, s.lr, s.weight_decay, s.batch_size, s.epochs) == ("adamw", 0.001, 0.0001, 64, 100)
+        assert (s.train_aug, s.label_smoothing, s.drop_path, s.precision) == (False, 0.0, 0.1, "fp32")
+        assert (s.scheduler, s.scheduler_step, s.warmup_epochs, s.warmup_lr_init, s.min_lr) == (
+            "timm-cosine", "after-epoch", 10, 1e-6, 1e-5)
+        assert (s.interpolation, s.drop_last, s.weight_decay_skip) == ("bicubic", True, "1d-and-bias")
+        assert s.eval_epochs == [1, *range(11, 100, 10), 100] and s.model_selection == "best-test-epoch"
+        assert s.method_config == {"r": 8, "target": "qkv", "alpha": 8.0, "dropout": 0.1, "init": "official-reinit"}
+        assert s.backbone == "vit_base_patch16_224.orig_in21k" and s.seed == 0
+    assert "ZhangYuanhan-AI/NOAH" in res.source_of("lr") and "ZhangYuanhan-AI/NOAH" in res.source_of("method_config")
+    assert (res.reference, res.reference_row) == ("vpetl-bench-vtab-1k", "LoRA")
+    assert res.tasks["svhn"].method_config["init"] == "official-reinit"
 
 
 def test_vpt_maps_to_the_registry_method_and_scales_the_grid_lr() -> None:
@@ -40,7 +50,7 @@ def test_vpt_maps_to_the_registry_method_and_scales_the_grid_lr() -> None:
     assert res.tasks["svhn"].model_selection == "val200-grid-then-retrain"
     assert res.tasks["svhn"].scaled_lr(5.0) == pytest.approx(5.0 * 128 / 256)
     assert res.tasks["sun397"].method_config["num_tokens"] == 5 and res.tasks["sun397"].scaled_lr(12.5) == 12.5
-    assert any(a.startswith("method.num_tokens") for a in res.assumed)
+    assert res.tasks["svhn"].scheduler == "vpt-warmup-cosine" and res.tasks["svhn"].weight_decay_skip == "head-bias"
 
 
 def test_overrides_win_and_change_the_hash() -> None:
@@ -51,12 +61,36 @@ def test_overrides_win_and_change_the_hash() -> None:
     assert plain.digest() == resolve(recipe, "vtab-1k", ["svhn"], {}).digest() != changed.digest()
 
 
-def test_a_method_without_recipe_needs_every_value() -> None:
-    recipe = find_recipe(CAT, "ssf", ["ssf"])
-    with pytest.raises(UserError, match=r"^recipe ssf \(vtab-1k\): backbone, optimizer, .* give --set backbone="):
-        resolve(recipe, "vtab-1k", ["svhn"], {})
+def test_an_unsourced_benchmark_uses_the_protocol_and_says_why() -> None:
+    recipe = find_recipe(CAT, "mona", ["mona"])
+    res = resolve(recipe, "vtab-1k", ["svhn"], {})
+    assert (res.tasks["svhn"].lr, res.tasks["svhn"].optimizer) == (0.001, "adamw")
+    assert res.source_of("lr").startswith("default: NOAH's VTAB-1k protocol: https://github.com/ZhangYuanhan-AI/NOAH")
+    assert any(a.startswith("lr: no source covers vtab-1k for mona (") for a in res.assumed)
+    assert res.notes[0].startswith("no source covers vtab-1k for mona")
+
+
+def test_a_benchmark_without_protocol_needs_every_value() -> None:
+    bare = find_recipe(CAT, "lora", ["lora"]).model_copy(update={"benchmarks": {}})
+    with pytest.raises(UserError, match=r"^recipe lora \(ade20k\): backbone, optimizer, .* give --set backbone="):
+        resolve(bare, "ade20k", ["ade20k"], {})
     with pytest.raises(UserError, match=r"optimizer: Input should be 'sgd' or 'adamw' \(task svhn\)"):
         resolve(find_recipe(CAT, "lora", ["lora"]), "vtab-1k", ["svhn"], {"optimizer": "lamb"})
+
+
+def test_a_recipe_option_the_registry_lacks_is_listed_not_applied() -> None:
+    recipe = find_recipe(CAT, "lora", ["lora"])
+    block = recipe.benchmarks["vtab-1k"]
+    assert isinstance(block, BenchmarkRecipe)
+    extra = {**block.method_config, "gate": Setting(value=2.0, source=Source(section="a future option"))}
+    recipe = recipe.model_copy(update={"benchmarks": {"vtab-1k": block.model_copy(update={"method_config": extra})}})
+    res = resolve(recipe, "vtab-1k", ["svhn"], {})
+    assert "gate" not in res.tasks["svhn"].method_config
+    assert any(n.startswith("method.gate = 2.0: the registry method lora does not take it yet")
+               for n in res.not_applied)
+    # given with --set, the same option is passed on and fails loudly when the model is built
+    forced = resolve(recipe, "vtab-1k", ["svhn"], {"method.gate": 2.0})
+    assert forced.tasks["svhn"].method_config["gate"] == 2.0
 
 
 def test_validation_checks_recipes(tmp_path: Path) -> None:
@@ -64,17 +98,23 @@ def test_validation_checks_recipes(tmp_path: Path) -> None:
 
     root = Path(shutil.copytree(CATALOG, tmp_path / "catalog"))
     path = root / "recipes" / "lora.yaml"
-    text = path.read_text().replace("        cifar100: {", "        mnist: {").replace("  - lora\n", "  - lorax\n", 1)
+    text = path.read_text().replace("        cub200_2011:\n", "        mnist:\n").replace("- lora\n", "- lorax\n", 1)
+    text = text.replace("  vtab-1k: LoRA\n", "  vtab-1k: LoRA-X\n", 1)
     path.write_text(text)
     catalog, problems = load_catalog(root)
     found = {(p.field, p.message) for p in validate(catalog) if p.file.endswith("lora.yaml")}
-    assert ("benchmarks.vtab-1k.per_task.values.mnist", "unknown task of vtab-1k") in found
+    assert ("benchmarks.fgvc.per_task.values.mnist", "unknown task of fgvc") in found
     assert ("compare_with[0]", "unknown method 'lorax'") in found
+    assert ("reference_row.vtab-1k", "'vpetl-bench-vtab-1k' has no row labelled 'LoRA-X'") in found
     lines = text.splitlines()
-    at = lines.index("      value: 100")  # epochs; drop its source line
-    path.write_text("\n".join(lines[:at + 1] + lines[at + 2:]) + "\n")
+    at = lines.index("      value: 100")  # epochs; drop its source block (source:, url, commit, section)
+    path.write_text("\n".join(lines[:at + 1] + lines[at + 5:]) + "\n")
     _, problems = load_catalog(root)
     assert any("a value needs a source" in p.message for p in problems)
+    bad = text.replace("      value: fp32\n", "      value: fp64\n", 1)
+    path.write_text(bad)
+    _, problems = load_catalog(root)
+    assert any("precision" in p.field and "fp32" in p.message for p in problems)
 
 
 def _tiny() -> VisionTransformer:

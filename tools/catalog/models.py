@@ -338,6 +338,10 @@ SETTING_NAMES = (
     "optimizer", "momentum", "lr", "lr_base_batch", "weight_decay", "epochs", "warmup_epochs", "warmup_lr_init",
     "min_lr", "batch_size", "drop_path", "label_smoothing", "train_aug", "image_size", "normalisation",
     "model_selection", "eval_every", "lr_grid", "weight_decay_grid", "runs",
+    # pipeline fidelity: how the reference code decoded, resized, scheduled, evaluated and computed
+    "precision", "interpolation", "antialias", "scheduler", "scheduler_step", "cosine_epochs", "cooldown_epochs",
+    "eval_epochs", "drop_last", "weight_decay_skip", "seed", "head_init", "train_transform", "eval_transform",
+    "image_format",
 )
 
 
@@ -365,6 +369,56 @@ class Setting(Strict):
             raise ValueError("a value needs a source (url or section); leave value null when unverified")
 
 
+# Typed settings: the same shape as Setting, with the values `reproduce` understands.
+class PrecisionSetting(Setting):
+    value: Literal["fp32", "bf16", "fp16"] | None = None
+
+
+class InterpolationSetting(Setting):
+    value: Literal["bicubic", "bilinear"] | None = None
+
+
+class BoolSetting(Setting):
+    value: bool | None = None
+
+
+class IntSetting(Setting):
+    value: int | None = None
+
+
+class SchedulerSetting(Setting):
+    value: Literal["timm-cosine", "vpt-warmup-cosine"] | None = None
+
+
+class SchedulerStepSetting(Setting):
+    value: Literal["epoch-start", "after-epoch"] | None = None
+
+
+class EpochListSetting(Setting):
+    value: list[Annotated[int, Field(ge=1)]] | None = None
+
+
+class WeightDecaySkipSetting(Setting):
+    value: Literal["none", "1d-and-bias", "bias", "head-bias"] | None = None
+
+
+class HeadInitSetting(Setting):
+    value: Literal["timm-trunc-normal", "pytorch-linear", "vpt-mlp-prior-bias"] | None = None
+
+
+class TrainTransformSetting(Setting):
+    value: Literal["resize", "resize-randaugment", "resize256-randomcrop224-flip", "randomresizedcrop-flip",
+                   "tfds-resize"] | None = None
+
+
+class EvalTransformSetting(Setting):
+    value: Literal["resize", "resize256-centercrop224", "resize248-centercrop224", "tfds-resize"] | None = None
+
+
+class ImageFormatSetting(Setting):
+    value: Literal["jpeg", "png", "tfds-tensor", "original-files"] | None = None
+
+
 class TaskSettings(Strict):
     """Values that differ per task, all read from one source."""
 
@@ -375,7 +429,7 @@ class TaskSettings(Strict):
 class BenchmarkRecipe(Strict):
     """How the published number of a method on one benchmark was trained and selected."""
 
-    backbone: Setting = Field(description="timm model name of the backbone the number used.")
+    backbone: Setting = Field(description="exact timm model name of the backbone the number used.")
     optimizer: Setting = Field(description="sgd or adamw.")
     momentum: Setting = Field(default_factory=Setting)
     lr: Setting
@@ -398,13 +452,53 @@ class BenchmarkRecipe(Strict):
     lr_grid: Setting = Field(default_factory=Setting)
     weight_decay_grid: Setting = Field(default_factory=Setting)
     runs: Setting = Field(default_factory=Setting, description="seeds averaged by the published number.")
+    precision: PrecisionSetting = Field(default_factory=PrecisionSetting,
+                                        description="fp32, or bf16/fp16 autocast, as the reference trained.")
+    interpolation: InterpolationSetting = Field(default_factory=InterpolationSetting,
+                                                description="resize filter of the reference data path.")
+    antialias: BoolSetting = Field(default_factory=BoolSetting,
+                                   description="whether the reference resize low-pass filters (PIL: yes; TF: no).")
+    scheduler: SchedulerSetting = Field(
+        default_factory=SchedulerSetting,
+        description="timm-cosine: cosine over all epochs, warm-up inside; vpt-warmup-cosine: cosine after warm-up.")
+    scheduler_step: SchedulerStepSetting = Field(
+        default_factory=SchedulerStepSetting,
+        description="epoch-start: epoch e trains at lr(e); after-epoch: the reference calls step(e) after epoch e, "
+                    "so epoch e trains at lr(e-1) (epochs 0 and 1 both at lr(0)).")
+    cosine_epochs: IntSetting = Field(default_factory=IntSetting,
+                                      description="length of the cosine when it differs from epochs (Hydra: 500).")
+    cooldown_epochs: IntSetting = Field(default_factory=IntSetting,
+                                        description="epochs trained at min_lr after `epochs` (timm cooldown).")
+    eval_epochs: EpochListSetting = Field(
+        default_factory=EpochListSetting,
+        description="1-based epochs evaluated, when not every `eval_every` (NOAH: 1, 11, ..., 91, 100).")
+    drop_last: BoolSetting = Field(default_factory=BoolSetting, description="the train loader drops the last batch.")
+    weight_decay_skip: WeightDecaySkipSetting = Field(
+        default_factory=WeightDecaySkipSetting,
+        description="parameters without weight decay: none, 1d-and-bias (timm filter), bias, head-bias (VPT).")
+    seed: IntSetting = Field(default_factory=IntSetting, description="seed of the published run (recorded).")
+    head_init: HeadInitSetting = Field(default_factory=HeadInitSetting, description="initialisation of the head.")
+    train_transform: TrainTransformSetting = Field(default_factory=TrainTransformSetting)
+    eval_transform: EvalTransformSetting = Field(default_factory=EvalTransformSetting)
+    image_format: ImageFormatSetting = Field(default_factory=ImageFormatSetting,
+                                             description="how the reference stored the images it read.")
     method_config: dict[str, Setting] = Field(default_factory=dict, description="options of the registry method.")
+    not_applied: dict[str, Setting] = Field(
+        default_factory=dict,
+        description="reference settings with no field here that `reproduce` cannot apply; the plan lists each.")
     per_task: TaskSettings | None = None
     notes: list[Text] = Field(default_factory=list)
 
 
+class NoRecipe(Strict):
+    """A benchmark no source covers for this method: explicit, with the reason."""
+
+    unsourced: Text = Field(description="why no setting exists (e.g. the paper never ran FGVC).")
+
+
 class Recipe(Strict):
-    """Recipes of one catalog method: `catalog/recipes/<id>.yaml`, id = the catalog method id."""
+    """Recipes of one catalog method: `catalog/recipes/<id>.yaml`, id = the catalog method id (or, for the
+    baselines without one, the registry method id)."""
 
     id: Slug
     implementation: Slug = Field(description="Key in the `methods` registry that `reproduce` trains.")
@@ -412,7 +506,10 @@ class Recipe(Strict):
     reference: dict[str, Slug] = Field(
         default_factory=dict, description="benchmark id -> result table whose numbers decide pass/fail."
     )
-    benchmarks: dict[str, BenchmarkRecipe]
+    reference_row: dict[str, Text] = Field(
+        default_factory=dict,
+        description="benchmark id -> label of the row in the reference table that the recipe's pipeline produced.")
+    benchmarks: dict[str, BenchmarkRecipe | NoRecipe]
     notes: list[Text] = Field(default_factory=list)
 
 

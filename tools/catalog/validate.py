@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import date
 
-from .models import SETTING_NAMES, Catalog, MethodEntry, ResultTable
+from .models import SETTING_NAMES, Catalog, MethodEntry, NoRecipe, ResultTable
 from .names import clean_label, normalise_name, normalise_title
 from .problems import Problem
 from .result_checks import check_results
@@ -164,8 +164,10 @@ def _check_results(catalog: Catalog) -> Iterable[Problem]:
 def _check_recipes(catalog: Catalog, registry: Collection[str] | None) -> Iterable[Problem]:
     for recipe in catalog.recipes.values():
         file = catalog.files[f"recipes/{recipe.id}"]
-        if _unknown(catalog, "methods", recipe.id):
-            yield Problem(file, "id", f"unknown method '{recipe.id}' (a recipe is named after a catalog method)")
+        baseline = recipe.id == recipe.implementation and (registry is None or recipe.id in registry)
+        if _unknown(catalog, "methods", recipe.id) and not baseline:
+            yield Problem(file, "id", f"unknown method '{recipe.id}' (a recipe is named after a catalog method, or "
+                                      "after the registry method it trains when the catalog has none)")
         if registry is not None and recipe.implementation not in registry:
             # a warning: the recipe may land before its implementation; `reproduce` refuses it until then
             yield Problem(file, "implementation", f"'{recipe.implementation}' is not in the methods registry yet",
@@ -179,10 +181,18 @@ def _check_recipes(catalog: Catalog, registry: Collection[str] | None) -> Iterab
                 yield Problem(file, f"reference.{bench_id}", f"unknown result table '{table_id}'")
             elif table.benchmark != bench_id:
                 yield Problem(file, f"reference.{bench_id}", f"'{table_id}' is a table of {table.benchmark}")
+            elif bench_id in recipe.reference_row and recipe.reference_row[bench_id] not in {
+                    r.label for r in table.rows}:
+                yield Problem(file, f"reference_row.{bench_id}",
+                              f"'{table_id}' has no row labelled '{recipe.reference_row[bench_id]}'")
+        for bench_id in sorted(set(recipe.reference_row) - set(recipe.reference)):
+            yield Problem(file, f"reference_row.{bench_id}", "a row needs a reference table for the benchmark")
         for bench_id, bench_recipe in recipe.benchmarks.items():
             bench = catalog.benchmarks.get(bench_id)
             if bench is None:
                 yield Problem(file, f"benchmarks.{bench_id}", "unknown benchmark")
+                continue
+            if isinstance(bench_recipe, NoRecipe):
                 continue
             per_task = bench_recipe.per_task.values if bench_recipe.per_task else {}
             for task, values in per_task.items():

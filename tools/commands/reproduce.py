@@ -28,6 +28,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a recipe value (lr=1e-3, method.r=4); repeatable")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: cuda when available)")
+    parser.add_argument("--precision", choices=["fp32", "bf16", "fp16"],
+                        help="training and evaluation precision (default: the recipe's, fp32 where the reference "
+                             "trained in fp32)")
     parser.add_argument("--seed", type=int_between(0, 2**31 - 1), help="random seed (default: 42)")
     parser.add_argument("--seeds", metavar="A,B,...",
                         help="run once per seed (e.g. 42,44,82,100,800) into --out/seed-N; report mean and std")
@@ -55,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--seed and --seeds: give one of them")
     opts = Options(
         method=args.method, benchmark=args.benchmark, tasks=args.tasks, data_root=args.data_root, model=args.model,
-        weights=args.weights, overrides=args.overrides, device=args.device,
+        weights=args.weights, overrides=args.overrides, device=args.device, precision=args.precision,
         seed=42 if args.seed is None else args.seed, seeds=seeds, out=args.out, dry_run=args.dry_run,
         tolerance=args.tolerance, smoke=args.smoke, shard=args.shard, workers=args.workers,
         progress=not args.no_progress, catalog=args.catalog, argv=sys.argv[1:],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,26 @@ SMOKE_VIT: dict[str, Any] = dict(img_size=16, patch_size=4, embed_dim=32, depth=
 SMOKE_NAME = "smoke-vit"
 
 
+def name_warning(name: str) -> str | None:
+    """Why a timm name may not load the checkpoint the recipe means: an old alias timm now maps elsewhere (the
+    original `vit_base_patch16_224_in21k` is AugReg today), or a name without a pretrained tag (timm's default)."""
+    if name == SMOKE_NAME:
+        return None
+    from timm.models import _registry as registry
+
+    target = registry.get_deprecated_models().get(name)
+    if target:
+        return (f"backbone {name}: timm maps this old name to {target}, which may not be the checkpoint the "
+                "source used; name the exact one (the original ImageNet-21k ViT-B_16.npz is "
+                "vit_base_patch16_224.orig_in21k)")
+    arch, tag = registry.split_model_name_tag(name)
+    default = registry._model_default_cfgs.get(arch)  # noqa: SLF001 (timm has no public lookup of the default tag)
+    if not tag and default is not None and default.tags:
+        return (f"backbone {name}: no pretrained tag, so timm loads its default {arch}.{default.tags[0]}; "
+                "name the exact checkpoint (arch.tag)")
+    return None
+
+
 def create(name: str, num_classes: int, drop_path: float, weights: Path | None, pretrained: bool) -> nn.Module:
     """A timm ViT with a fresh head. `pretrained` lets timm fetch the weights (needs the hub); tests never do."""
     import timm
@@ -24,6 +45,9 @@ def create(name: str, num_classes: int, drop_path: float, weights: Path | None, 
         torch.manual_seed(0)  # the same "pretrained" smoke backbone in every process
         model: nn.Module = VisionTransformer(**SMOKE_VIT, num_classes=num_classes, drop_path_rate=drop_path)
     else:
+        warning = name_warning(name)
+        if warning is not None and pretrained and weights is None:
+            print(f"vpeft: warning: {warning}", file=sys.stderr)
         try:
             model = timm.create_model(name, pretrained=pretrained and weights is None, num_classes=num_classes,
                                       drop_path_rate=drop_path)

@@ -44,7 +44,9 @@ def row_of(scores: dict[str, float], label: str = "run") -> ResultRow:
 
 
 def compare(catalog: Catalog, bench: Benchmark, scores: dict[str, float], compare_with: list[str],
-            reference: str | None) -> Comparison:
+            reference: str | None, reference_row: str | None = None) -> Comparison:
+    """Every row of the compared methods, and the recipe's reference row (which may be a baseline without a method
+    id, such as 'Full fine-tuning'); the reference table's row decides pass/fail."""
     tasks = [t for t in bench.task_ids() if t in scores]
     agg = aggregates(row_of(scores), bench)
     partial = len(tasks) != len(bench.task_ids())
@@ -54,12 +56,13 @@ def compare(catalog: Catalog, bench: Benchmark, scores: dict[str, float], compar
         if table.benchmark != bench.id:
             continue
         for row in table.rows:
-            if row.method in compare_with:
+            is_ref_row = table.id == reference and reference_row is not None and row.label == reference_row
+            if row.method in compare_with or is_ref_row:
                 picked = {t: row.scores.get(t) for t in tasks}
                 out.reported.append(Reported(
                     table=table.id, source=f"{table.source.name} ({table.source.kind})", label=row.label,
                     scores=picked, mean=_mean(list(picked.values())), params_m=row.params_m,
-                    is_reference=table.id == reference,
+                    is_reference=table.id == reference and (reference_row is None or row.label == reference_row),
                 ))
     return out
 

@@ -51,7 +51,20 @@ def crop_transform(size: int, normalisation: str, train: bool) -> Callable[[Imag
     return transforms.Compose([*steps, transforms.ToTensor(), transforms.Normalize(mean, std)])
 
 
-def make_transform(size: int, normalisation: str, train_aug: bool) -> Callable[[Image.Image], torch.Tensor]:
+MODES = {"bicubic": transforms.InterpolationMode.BICUBIC, "bilinear": transforms.InterpolationMode.BILINEAR}
+
+
+def _resize(size: int, interpolation: str, antialias: bool) -> list[Callable[..., torch.Tensor]]:
+    """Direct resize to size x size; without antialias it runs on the tensor, as TF's tf.image.resize (VPT) does:
+    torchvision always antialiases PIL images."""
+    mode = MODES[interpolation]
+    if antialias:
+        return [transforms.Resize((size, size), interpolation=mode), transforms.ToTensor()]
+    return [transforms.ToTensor(), transforms.Resize((size, size), interpolation=mode, antialias=False)]
+
+
+def make_transform(size: int, normalisation: str, train_aug: bool, interpolation: str = "bicubic",
+                   antialias: bool = True) -> Callable[[Image.Image], torch.Tensor]:
     """Direct resize to size x size (VTAB-1k codebases do not crop), then normalise; RandAugment when asked."""
     mean, std = MEAN_STD[normalisation]
     if train_aug:
@@ -63,22 +76,18 @@ def make_transform(size: int, normalisation: str, train_aug: bool) -> Callable[[
                                auto_augment="rand-m9-mstd0.5-inc1-mmax9", re_prob=0.0, interpolation="bicubic",
                                mean=mean, std=std)
         # timm's first step is a random resized crop; VTAB-1k recipes resize the whole image instead
-        aug.transforms[0] = transforms.Resize((size, size), interpolation=transforms.InterpolationMode.BICUBIC)
+        aug.transforms[0] = transforms.Resize((size, size), interpolation=MODES[interpolation])
         return aug
-    return transforms.Compose([
-        transforms.Resize((size, size), interpolation=transforms.InterpolationMode.BICUBIC),
-        transforms.ToTensor(),
-        transforms.Normalize(mean, std),
-    ])
+    return transforms.Compose([*_resize(size, interpolation, antialias), transforms.Normalize(mean, std)])
 
 
 def loader(folder: Path, samples: list[Sample], size: int, normalisation: str, batch_size: int, train: bool,
-           train_aug: bool = False, seed: int = 0, workers: int = 0,
-           crop: bool = False) -> DataLoader[tuple[torch.Tensor, int]]:
+           train_aug: bool = False, seed: int = 0, workers: int = 0, interpolation: str = "bicubic",
+           antialias: bool = True, drop_last: bool = False, crop: bool = False) -> DataLoader[tuple[torch.Tensor, int]]:
     """`crop`: the FGVC resize-then-crop pipeline (`crop_transform`) instead of VTAB's direct resize."""
-    transform = crop_transform(size, normalisation, train) if crop else make_transform(size, normalisation,
-                                                                                       train_aug and train)
+    transform = crop_transform(size, normalisation, train) if crop else make_transform(
+        size, normalisation, train_aug and train, interpolation, antialias)
     generator = torch.Generator().manual_seed(seed)
     return DataLoader(ListDataset(folder, samples, transform), batch_size=batch_size, shuffle=train,
-                      generator=generator if train else None, num_workers=workers,
+                      generator=generator if train else None, num_workers=workers, drop_last=train and drop_last,
                       pin_memory=torch.cuda.is_available(), persistent_workers=workers > 0)

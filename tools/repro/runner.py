@@ -11,7 +11,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from ..catalog.models import Benchmark, Catalog
+from ..catalog.models import Benchmark, BenchmarkRecipe, Catalog
 from ..catalog.service import valid_catalog
 from ..errors import UserError
 from . import backbone, identity, seeds, smoke, verified
@@ -40,6 +40,7 @@ class Options:
     weights: Path | None = None
     overrides: list[str] = field(default_factory=list)
     device: str | None = None
+    precision: str | None = None
     seed: int = 42
     seeds: list[int] | None = None  # --seeds: one run per seed under out/seed-N, then mean and std
     out: Path = Path("reproduce-out")
@@ -91,10 +92,13 @@ def resolve_run(opts: Options, catalog: Catalog, bench: Benchmark) -> Resolved:
     overrides = parse_overrides(opts.overrides)
     if opts.model:
         overrides["backbone"] = opts.model
+    if opts.precision:
+        overrides["precision"] = opts.precision
     if opts.smoke:
         bench_recipe = recipe.benchmarks.get(bench.id)
-        optimizer = bench_recipe.optimizer.value if bench_recipe else None
-        overrides = {**smoke.smoke_settings(str(optimizer) if optimizer else None), **overrides}
+        optimizer = bench_recipe.optimizer.value if isinstance(bench_recipe, BenchmarkRecipe) else None
+        overrides = {**smoke.smoke_settings(str(optimizer) if optimizer else None),
+                     **smoke.smoke_method_options(recipe.implementation), **overrides}
     tasks = _tasks(opts, bench)
     mine = _shard(tasks, opts.shard)
     if not mine:
@@ -218,7 +222,8 @@ def _train_seed(opts: Options, catalog: Catalog, bench: Benchmark, res: Resolved
     ident = _identity(opts, res, data, seed)
     identity.claim(out, ident, res.to_json())
     results = _run_tasks(opts, res, bench, data, device, seed, out)
-    cmp = compare(catalog, bench, {t: r["accuracy"] for t, r in results.items()}, res.compare_with, res.reference)
+    cmp = compare(catalog, bench, {t: r["accuracy"] for t, r in results.items()}, res.compare_with, res.reference,
+                  res.reference_row)
     code, verdict = _verdict(opts, cmp, bench)
     lines = table_lines(cmp, bench)
     summary = _summary(results)
@@ -275,7 +280,8 @@ def run(opts: Options) -> int:
     notes = [d.note for d in (data or {}).values() if d.note]
     first = next(iter(res.tasks))
     if opts.dry_run:
-        cmp = compare(catalog, bench, {t: 0.0 for t in res.tasks}, res.compare_with, res.reference)
+        cmp = compare(catalog, bench, {t: 0.0 for t in res.tasks}, res.compare_with, res.reference,
+                      res.reference_row)
         classes = next(t.classes or 2 for t in bench.tasks if t.id == first)
         ips = measure_images_per_s(_model_factory(res, first, opts, classes, hub=False), res.tasks[first], device)
         print("\n".join([*plan_lines(res, bench, cmp, data, ips, device), *[f"data: {n}" for n in notes],

@@ -27,7 +27,17 @@ def smoke_settings(optimizer: str | None) -> dict[str, Any]:
         "min_lr": 0.0, "batch_size": 50, "image_size": SMOKE_VIT["img_size"], "drop_path": 0.0, "train_aug": False,
         "label_smoothing": 0.0, "eval_every": 1, "lr": lr, "weight_decay": 1e-4, "lr_grid": [lr, lr / 4],
         "weight_decay_grid": [1e-4], "lr_base_batch": None, "normalisation": "half",
+        # the recipe's schedule length and evaluation epochs are for 100 epochs; the smoke runs 3, every one evaluated
+        "cooldown_epochs": 0, "cosine_epochs": None, "eval_epochs": None,
     }
+
+
+# method options that the recipe sizes for ViT-B (width 768) and the tiny smoke ViT (width 32) cannot hold
+SMOKE_METHOD_OPTIONS: dict[str, dict[str, Any]] = {"sct": {"method.n_channels": 8}}
+
+
+def smoke_method_options(implementation: str) -> dict[str, Any]:
+    return dict(SMOKE_METHOD_OPTIONS.get(implementation, {}))
 
 
 def _digits() -> tuple[np.ndarray, np.ndarray]:

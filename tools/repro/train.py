@@ -47,6 +47,7 @@ class Context:
     progress: bool = True
     crop: bool = False  # FGVC: resize the shorter side, then crop (data.crop_transform)
     epochs_run: list[int] = field(default_factory=lambda: [0])  # epochs trained by this process, all phases
+    step_hook: Callable[[float], None] | None = None  # called with each step's loss (tests compare trainers)
 
 
 @dataclass
@@ -59,19 +60,48 @@ class Phase:
     keep_best: str | None = None  # split whose best epoch is kept (best.safetensors)
 
 
+def _no_decay(model: nn.Module, name: str, param: nn.Parameter, rule: str) -> bool:
+    """Whether the reference trainer exempts this parameter from weight decay."""
+    if rule == "1d-and-bias":  # timm add_weight_decay (filter_bias_and_bn): 1-D, *.bias, model.no_weight_decay()
+        skip = model.no_weight_decay() if hasattr(model, "no_weight_decay") else set()
+        return param.ndim <= 1 or name.endswith(".bias") or name in skip
+    if rule == "bias":
+        return name.endswith(".bias")
+    if rule == "head-bias":  # VPT: only the classifier's bias (its `last_layer.bias`)
+        return name == "head.bias"
+    return False
+
+
+def param_groups(model: nn.Module, wd: float, rule: str) -> list[dict[str, Any]]:
+    """Trainable parameters in two groups, [no decay, decay], as timm's add_weight_decay returns them."""
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    skip = [p for n, p in named if _no_decay(model, n, p, rule)]
+    keep = [p for n, p in named if not _no_decay(model, n, p, rule)]
+    return [g for g in ({"params": skip, "weight_decay": 0.0}, {"params": keep, "weight_decay": wd}) if g["params"]]
+
+
 def _optimizer(model: nn.Module, s: TaskSettings, lr: float, wd: float) -> torch.optim.Optimizer:
-    params = [p for p in model.parameters() if p.requires_grad]
+    groups = param_groups(model, wd, s.weight_decay_skip)
     if s.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=s.momentum, weight_decay=wd)
-    return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
+        return torch.optim.SGD(groups, lr=lr, momentum=s.momentum or 0.0, weight_decay=wd)
+    return torch.optim.AdamW(groups, lr=lr, weight_decay=wd)
+
+
+def amp_dtype(s: TaskSettings, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype of `precision` (None: fp32), refused where the device cannot run it."""
+    if s.precision == "fp32" or (s.precision == "fp16" and device.type != "cuda"):
+        return None  # fp16 autocast is CUDA-only: elsewhere fp32 (the runner refuses an explicit --precision fp16)
+    if s.precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise UserError(f"--precision bf16: {device} does not support bfloat16; use fp32 or fp16")
+    return torch.bfloat16 if s.precision == "bf16" else torch.float16
 
 
 def evaluate(model: nn.Module, ctx: Context, samples: list[Sample], desc: str) -> float:
     s = ctx.settings
     dl = loader(ctx.folder, samples, s.image_size, s.normalisation, max(s.batch_size, 256), train=False,
-                workers=ctx.workers, crop=ctx.crop)
+                workers=ctx.workers, interpolation=s.interpolation, antialias=s.antialias, crop=ctx.crop)
     correct = 0
-    amp = dev.amp_dtype(ctx.device)
+    amp = amp_dtype(s, ctx.device)
     with dev.no_grad_eval(model):
         for x, y in tqdm(dl, desc=desc, leave=False, disable=not ctx.progress):
             with dev.autocast(ctx.device, amp):
@@ -105,9 +135,10 @@ def _train_epoch(model: nn.Module, ctx: Context, phase: Phase, opt: torch.optim.
     s = ctx.settings
     torch.manual_seed(ctx.seed * 1000 + epoch)  # drop-path and shuffling depend on (seed, epoch) only: resumable
     dl = loader(ctx.folder, phase.train, s.image_size, s.normalisation, s.batch_size, train=True,
-                train_aug=s.train_aug, seed=ctx.seed * 1000 + epoch, workers=ctx.workers, crop=ctx.crop)
+                train_aug=s.train_aug, seed=ctx.seed * 1000 + epoch, workers=ctx.workers,
+                interpolation=s.interpolation, antialias=s.antialias, drop_last=s.drop_last, crop=ctx.crop)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=s.label_smoothing)
-    amp = dev.amp_dtype(ctx.device)
+    amp = amp_dtype(s, ctx.device)
     model.train()
     total, seen = 0.0, 0
     for x, y in tqdm(dl, desc=f"{phase.name} epoch {epoch + 1}", leave=False, disable=not ctx.progress):
@@ -124,6 +155,8 @@ def _train_epoch(model: nn.Module, ctx: Context, phase: Phase, opt: torch.optim.
             opt.step()
         total += loss.item() * len(y)
         seen += len(y)
+        if ctx.step_hook is not None:
+            ctx.step_hook(loss.item())
     return total / max(seen, 1), seen
 
 
@@ -142,12 +175,13 @@ def run_phase(ctx: Context, phase: Phase, folder: Path) -> dict[str, Any]:
         checkpoint.load_trained(model, folder / "last.safetensors")
         checkpoint.load_optimizer(opt, saved, folder / "last.state.pt")
         state = {k: v for k, v in saved.items() if k != "optimizer"}
-    scaler = dev.grad_scaler(dev.amp_dtype(ctx.device))
+    scaler = dev.grad_scaler(amp_dtype(s, ctx.device))
     dev.reset_peak(ctx.device)
-    bar = tqdm(range(state["epoch"], s.epochs), initial=state["epoch"], total=s.epochs, desc=phase.name,
+    bar = tqdm(range(state["epoch"], s.total_epochs), initial=state["epoch"], total=s.total_epochs, desc=phase.name,
                disable=not ctx.progress)
     for epoch in bar:
-        lr = lr_at(epoch, phase.lr, s.epochs, s.warmup_epochs, s.warmup_lr_init, s.min_lr)
+        lr = lr_at(epoch, phase.lr, s.epochs, s.warmup_epochs, s.warmup_lr_init, s.min_lr, s.scheduler,
+                   s.scheduler_step, s.cosine_epochs)
         for group in opt.param_groups:
             group["lr"] = lr
         start = time.perf_counter()
@@ -156,7 +190,7 @@ def run_phase(ctx: Context, phase: Phase, folder: Path) -> dict[str, Any]:
         state["train_seconds"] += seconds
         state["images"] += images
         entry: dict[str, Any] = {"epoch": epoch + 1, "lr": lr, "loss": loss, "seconds": round(seconds, 3)}
-        if (epoch + 1) % s.eval_every == 0 or epoch + 1 == s.epochs:
+        if s.evaluates(epoch + 1):
             for split, samples in phase.evals.items():
                 acc = evaluate(model, ctx, samples, f"{phase.name} {split}")
                 entry[f"{split}_accuracy"] = acc
