@@ -24,6 +24,7 @@ source:
   name: Alpha paper
   kind: paper
   url: https://arxiv.org/abs/2301.00001
+  table: Table 2
 rows:
   - label: Alpha
     method: alpha
@@ -65,8 +66,9 @@ CASES: list[tuple[str, str, str, str]] = [
      "{f}: benchmark: unknown benchmark 'fgvcx'"),
     ("table-unknown-task", "results", TABLE.replace("nabirds: 70.0", "nabird: 70.0"),
      "{f}: rows[0].scores.nabird: unknown task of fgvc"),
-    ("table-label-not-an-alias", "results", TABLE.replace("label: Alpha", "label: Alpha-Plus"),
-     "{f}: rows[0].label: 'Alpha-Plus' is not a name or alias of 'alpha'; add it to its aliases"),
+    ("table-label-not-an-alias", "results", TABLE.replace("label: Alpha", "label: Omega"),
+     "{f}: rows[0].label: 'Omega' does not start with a name or alias of 'alpha' (or of the method it is a variant "
+     "of); add it to its aliases"),
     ("table-unknown-method", "results", TABLE.replace("method: alpha", "method: omega"),
      "{f}: rows[0].method: unknown method 'omega'"),
     ("table-method-row-without-method", "results", TABLE.replace("method: alpha", "method: null"),
@@ -83,7 +85,8 @@ CASES: list[tuple[str, str, str, str]] = [
     ("recipe-unknown-benchmark", "recipes", RECIPE.replace("  fgvc:\n", "  fgvcx:\n"),
      "{f}: benchmarks.fgvcx: unknown benchmark"),
     ("recipe-not-a-method", "recipes", RECIPE.replace("id: alpha", "id: omega"),
-     "{f}: id: unknown method 'omega' (a recipe is named after a catalog method)"),
+     "{f}: id: unknown method 'omega' (a recipe is named after a catalog method, or after the registry method it "
+     "trains when the catalog has none)"),
     ("recipe-per-task-unknown-task", "recipes",
      RECIPE + "    per_task:\n      source: {section: Table 9}\n      values: {cub: {lr: 0.1}}\n",
      "{f}: benchmarks.fgvc.per_task.values.cub: unknown task of fgvc"),

@@ -37,7 +37,7 @@ def test_every_registered_method_has_a_recipe_for_both_benchmarks(method: str) -
 
 def _plan(method: str, bench_id: str) -> tuple[list[str], list[str]]:
     opts = runner.Options(method=method, benchmark=bench_id, dry_run=True)
-    bench = runner._benchmark(CAT, bench_id, dry_run=True)
+    bench = runner._benchmark(CAT, bench_id)
     res = runner.resolve_run(opts, CAT, bench)
     cmp = compare(CAT, bench, dict.fromkeys(res.tasks, 0.0), res.compare_with, res.reference, res.reference_row)
     return plan_lines(res, bench, cmp, None, None, torch.device("cpu")), res.assumed

@@ -39,7 +39,7 @@ def test_lora_recipe_follows_noah_the_pipeline_of_the_compared_row() -> None:
         assert s.method_config == {"r": 8, "target": "qkv", "alpha": 8.0, "dropout": 0.1, "init": "official-reinit"}
         assert s.backbone == "vit_base_patch16_224.orig_in21k" and s.seed == 0
     assert "ZhangYuanhan-AI/NOAH" in res.source_of("lr") and "ZhangYuanhan-AI/NOAH" in res.source_of("method_config")
-    assert (res.reference, res.reference_row) == ("vpetl-bench-vtab-1k", "LoRA")
+    assert (res.reference, res.reference_row) == ("noah-paper-vtab-1k", "LoRA [18]")  # NOAH produced the row
     assert res.tasks["svhn"].method_config["init"] == "official-reinit"
 
 
@@ -99,13 +99,13 @@ def test_validation_checks_recipes(tmp_path: Path) -> None:
     root = Path(shutil.copytree(CATALOG, tmp_path / "catalog"))
     path = root / "recipes" / "lora.yaml"
     text = path.read_text().replace("        cub200_2011:\n", "        mnist:\n").replace("- lora\n", "- lorax\n", 1)
-    text = text.replace("  vtab-1k: LoRA\n", "  vtab-1k: LoRA-X\n", 1)
+    text = text.replace("  vtab-1k: LoRA [18]\n", "  vtab-1k: LoRA-X\n", 1)
     path.write_text(text)
     catalog, problems = load_catalog(root)
     found = {(p.field, p.message) for p in validate(catalog) if p.file.endswith("lora.yaml")}
     assert ("benchmarks.fgvc.per_task.values.mnist", "unknown task of fgvc") in found
     assert ("compare_with[0]", "unknown method 'lorax'") in found
-    assert ("reference_row.vtab-1k", "'vpetl-bench-vtab-1k' has no row labelled 'LoRA-X'") in found
+    assert ("reference_row.vtab-1k", "'noah-paper-vtab-1k' has no row labelled 'LoRA-X'") in found
     lines = text.splitlines()
     at = lines.index("      value: 100")  # epochs; drop its source block (source:, url, commit, section)
     path.write_text("\n".join(lines[:at + 1] + lines[at + 5:]) + "\n")

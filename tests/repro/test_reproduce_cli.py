@@ -115,7 +115,8 @@ def test_dry_run_prints_the_plan(smoke_ready: Path, tmp_path: Path, capsys: pyte
     assert code == 0
     assert "tasks (3): svhn, eurosat, clevr_count" in out
     assert "optimizer         adamw" in out and "train800val200" not in out
-    assert "LoRA [V-PETL Bench (benchmark), vpetl-bench-vtab-1k]: mean 87.83 (reference)" in out
+    assert "LoRA [18] [NOAH / Neural Prompt Search (Zhang, Zhou, Liu, arXiv 2206.04673) (paper), " \
+           "noah-paper-vtab-1k]: mean 87.83 (reference)" in out
     assert "NOTE: model selection looks at the test set" in out and "estimated training time:" in out
     assert not (tmp_path / "tasks").exists()
 

@@ -80,7 +80,9 @@ def settings(rule: str, **extra: Any) -> TaskSettings:
         "weight_decay": 0.0001, "epochs": 3, "warmup_epochs": 0, "warmup_lr_init": 0.0, "min_lr": 0.0,
         "batch_size": 64, "drop_path": 0.0, "label_smoothing": 0.0, "train_aug": False, "image_size": 32,
         "normalisation": "imagenet", "model_selection": rule, "eval_every": 1, "lr_grid": None,
-        "weight_decay_grid": None, "runs": 1,
+        "weight_decay_grid": None, "runs": 1, "precision": "fp32", "interpolation": "bicubic", "antialias": True,
+        "scheduler": "timm-cosine", "scheduler_step": "epoch-start", "cooldown_epochs": 0, "drop_last": False,
+        "weight_decay_skip": "none",
     }
     return TaskSettings.model_validate({**values, **extra})
 
