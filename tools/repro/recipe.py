@@ -324,6 +324,10 @@ def resolve(recipe: Recipe, benchmark: str, tasks: list[str], overrides: dict[st
         why = f"the catalog has no {benchmark} recipe for {recipe.id}"
     elif isinstance(block, NoRecipe):
         why = f"no source covers {benchmark} for {recipe.id} ({block.unsourced})"
+    # each stand-in value says so in short; the reason, often a paragraph, is printed once among the notes
+    short_why = why
+    if isinstance(block, NoRecipe):
+        short_why = f"no source covers {benchmark} for {recipe.id} (the reason is in the notes)"
     sourced = block if isinstance(block, BenchmarkRecipe) else None
     mine, proto = _layer(sourced), _layer(proto_block)
     sources = dict(mine.sources)
@@ -332,7 +336,7 @@ def resolve(recipe: Recipe, benchmark: str, tasks: list[str], overrides: dict[st
     resolved: dict[str, TaskSettings] = {}
     for task in tasks:
         values = {**mine.values, **mine.per_task.get(task, {}), **overrides}
-        merged = _fill(task, values, mine, proto, proto_name, why, assumed, sources)
+        merged = _fill(task, values, mine, proto, proto_name, short_why, assumed, sources)
         options = _method_options(recipe.implementation, merged, overrides, not_applied)
         resolved[task] = _settings(task, merged, options, label)
     if mine.per_task:
