@@ -29,8 +29,8 @@ class RunFileError(UserError):
 
 
 def reason(exc: BaseException) -> str:
-    """One short line for a load failure; torch's weights-only refusal (whose text suggests weights_only=False)
-    becomes what it means here."""
+    """One short line for a load failure; torch's weights-only refusal (whose text suggests turning the safe mode
+    off, which we never do) becomes what it means here."""
     if "Weights only load failed" in str(exc):
         return "it holds Python objects other than tensors and plain data; refused, nothing in it was run"
     text = str(exc).strip().splitlines()
