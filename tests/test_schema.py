@@ -51,6 +51,7 @@ METHOD_SCHEMA = json.loads((CATALOG / "schema" / "method.schema.json").read_text
     (("paper", "doi"), "https://doi.org/10.1109/x"),
     (("paper", "year"), 2009),
     (("category",), "adapters"),
+    (("paper", "venue"), "Proceedings of the IEEE/CVF Conference on Computer Vision and Pattern Recognition"),
 ])
 def test_schema_flags_what_validate_rejects(field: tuple[str, ...], value: object) -> None:
     """An editor with the schema flags the same mistakes as `vpeft validate`, as the contributor types."""
@@ -66,6 +67,6 @@ def test_schema_flags_what_validate_rejects(field: tuple[str, ...], value: objec
     target[field[-1]] = value
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(data, METHOD_SCHEMA)
-    if field != ("category",):  # categories are checked against the taxonomy by validate, not by the model
+    if field not in {("category",), ("paper", "venue")}:  # validate checks these against the taxonomy and venue list
         with pytest.raises(ValidationError):
             MethodEntry.model_validate(data)

@@ -71,3 +71,29 @@ def test_a_null_fact_with_a_note_is_listed_by_strict_and_fails_nothing(small_cat
     main(["--catalog", str(small_catalog), "validate", "--strict"])
     listed = [line for line in _lines(capsys) if "methods/" in line]
     assert listed == [f"{path}: paper.venue: note: not verified yet (null; the notes say why)"]
+
+
+def test_a_long_venue_name_fails_validate_with_the_short_list(small_catalog: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """A BibTeX booktitle pasted into `venue` is refused with the list to choose from and where the long form goes."""
+    path = next((small_catalog / "methods").glob("*.yaml"))
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["paper"]["venue"] = "Proceedings of the 41st International Conference on Foo"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["--catalog", str(small_catalog), "validate"]) == 1
+    lines = [line for line in _lines(capsys) if "paper.venue" in line]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"{path}: paper.venue: 'Proceedings of the 41st")
+    assert "CVPR" in lines[0] and "NeurIPS" in lines[0] and "arXiv" in lines[0] and "venue_full" in lines[0]
+
+
+def test_every_short_venue_of_the_real_catalog_is_in_the_list() -> None:
+    """The controlled list covers the catalog, and the bibliography can expand each of its names."""
+    from vpeft.bib.venues import VENUES, short_venues
+    from vpeft.catalog.loader import load_catalog
+
+    catalog, _ = load_catalog("catalog")
+    used = {m.paper.venue for m in catalog.methods.values() if m.paper.venue}
+    assert used <= set(short_venues()), sorted(used - set(short_venues()))
+    assert set(short_venues()) == set(VENUES)

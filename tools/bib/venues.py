@@ -70,6 +70,9 @@ VENUES: dict[str, Venue] = {
     # e3va
     "ACM MM": Venue(CONF, "Proceedings of the ACM International Conference on Multimedia",
                     ("acm international conference on multimedia", "acm multimedia")),
+    # workshops: cited as `@misc` with the short name (no proceedings title is the same for every workshop paper)
+    "NeurIPS Workshop": Venue("other", "NeurIPS Workshop", ("neural information processing systems", "nips")),
+    "ICML Workshop": Venue("other", "ICML Workshop", ("international conference on machine learning",)),
     # not checked
     "TPAMI": Venue(JOUR, "IEEE Transactions on Pattern Analysis and Machine Intelligence",
                    ("transactions on pattern analysis and machine intelligence",)),
@@ -97,6 +100,11 @@ VENUES: dict[str, Venue] = {
 
 def venue_of(short: str | None) -> Venue | None:
     return VENUES.get(short) if short else None
+
+
+def short_venues() -> list[str]:
+    """The controlled list a catalog entry's `paper.venue` comes from (the long form goes in `venue_full`)."""
+    return sorted(VENUES, key=str.lower)
 
 
 QUALIFIERS = ("workshop", "findings")  # a booktitle with one of these is another venue than the main conference

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
+from ..bib.venues import short_venues
 from .models import Benchmark, Catalog, MethodEntry, Recipe, ResultTable, Taxonomy
 
 SCHEMAS: dict[str, type[BaseModel]] = {
@@ -25,9 +27,18 @@ def schema_text(name: str, leaves: list[str] | None = None) -> str:
     schema = SCHEMAS[name].model_json_schema()
     if name == "method" and leaves:
         schema["properties"]["category"]["enum"] = sorted(leaves)
+    if name == "method":
+        _enum_of_string(schema["$defs"]["Paper"]["properties"]["venue"], short_venues())
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = f"vpeft catalog: {name}"
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+
+def _enum_of_string(prop: dict[str, Any], choices: list[str]) -> None:
+    """Restrict the string branch of a nullable string property to `choices` (null stays allowed)."""
+    for branch in prop.get("anyOf", [prop]):
+        if branch.get("type") == "string":
+            branch["enum"] = choices
 
 
 def schema_files(catalog: Catalog) -> dict[Path, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import date
 
+from ..bib.venues import short_venues
 from .models import SETTING_NAMES, Catalog, MethodEntry, NoRecipe, ResultTable
 from .names import clean_label, normalise_name, normalise_title
 from .problems import Problem
@@ -37,6 +38,18 @@ def _check_categories(catalog: Catalog) -> Iterable[Problem]:
                           f"'{entry.category}' is not a leaf of the taxonomy {choose}")
     for leaf in sorted(leaves - {m.category for m in catalog.methods.values()}):
         yield Problem("catalog/taxonomy.yaml", f"nodes.{leaf}", "leaf has no methods", "warning")
+
+
+def _check_venues(catalog: Catalog) -> Iterable[Problem]:
+    """`paper.venue` is a short name from one list, so the site can filter on it and the bibliography can expand
+    it; the proceedings title as a source printed it belongs in `venue_full`."""
+    known = short_venues()
+    for entry in catalog.methods.values():
+        venue = entry.paper.venue
+        if venue is not None and venue not in known:
+            yield Problem(_file(catalog, entry.id), "paper.venue",
+                          f"'{venue}' is not a short venue name; use one of: {', '.join(known)} (put the full "
+                          "name in paper.venue_full; a venue missing from the list is added in tools/bib/venues.py)")
 
 
 def _paper_family(entry: MethodEntry) -> str:
@@ -267,6 +280,7 @@ def validate(catalog: Catalog, registry: Collection[str] | None = None, today: d
     """All cross-file problems (errors and warnings), sorted by file then field."""
     problems = [
         *_check_categories(catalog),
+        *_check_venues(catalog),
         *_check_unique(catalog),
         *_check_variants(catalog),
         *_check_implementations(catalog, registry),
