@@ -316,7 +316,8 @@ class ResultTable(Strict):
 
     id: Slug
     benchmark: Slug
-    backbone: Text
+    backbone: Text | None = Field(description="The backbone as the source prints it, e.g. ViT-B/16 (ImageNet-21k); "
+                                              "null only in a fresh stub (validate fails until it is filled).")
     pretraining: Text | None = None
     source: Provenance
     protocol: Protocol = Field(default_factory=Protocol)

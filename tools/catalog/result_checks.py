@@ -178,10 +178,26 @@ def _reference_problems(catalog: Catalog, file: str, table: ResultTable) -> Iter
                 yield Problem(file, f"rows[{i}].produced_by.kind", "'copied' needs copied_from on the row")
 
 
+def _empty_problems(file: str, table: ResultTable) -> Iterable[Problem]:
+    """What a stub from `vpeft results new` leaves to fill: `required`, like a method stub's facts (the site and
+    the other commands leave a table without its backbone out until it is filled)."""
+    if table.backbone is None:
+        yield Problem(file, "backbone", "empty: the backbone as the table prints it, e.g. 'ViT-B/16 (ImageNet-21k)'",
+                      "required")
+    for i, row in enumerate(table.rows):
+        if all(v is None for v in row.scores.values()) and row.published.mean is None \
+                and not row.published.group_means and row.note is None:
+            yield Problem(file, f"rows[{i}].scores",
+                          f"row '{row.label}' is empty: copy each task's score exactly as printed (null only for a "
+                          "task the table leaves out) and the printed mean into published.mean, or say in the "
+                          "row's note why the table prints no number", "required")
+
+
 def check_results(catalog: Catalog) -> list[Problem]:
     problems: list[Problem] = []
     for table in catalog.results.values():
         file = catalog.files.get(f"results/{table.id}", table.id)
+        problems += _empty_problems(file, table)
         problems += _reference_problems(catalog, file, table)
         bench = catalog.benchmarks.get(table.benchmark)
         if bench is not None:

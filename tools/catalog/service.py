@@ -47,4 +47,6 @@ def valid_catalog(root: str, with_registry: bool = False) -> Catalog:
     if errors:
         lines = "\n".join(str(p) for p in errors)
         raise CatalogError(f"the catalog has {len(errors)} problem(s); run `vpeft validate`:\n{lines}")
+    # a result-table stub still to fill (no backbone yet) is shown nowhere: every board and page groups by backbone
+    catalog.results = {k: t for k, t in catalog.results.items() if t.backbone is not None}
     return catalog

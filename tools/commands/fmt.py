@@ -44,6 +44,8 @@ def canonical(path: Path) -> tuple[str, str]:
         data = read_yaml(path, str(path))
     except YamlFileError as exc:
         raise UserError(str(exc.problem)) from None
+    if isinstance(data, dict) and "rows" in data and "benchmark" in data:
+        raise UserError(f"{path}: a result table; `vpeft fmt` formats method entries (catalog/methods/*.yaml) only")
     try:
         entry = MethodEntry.model_validate(data)
     except ValidationError as exc:

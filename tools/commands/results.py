@@ -20,6 +20,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add.add_argument("records", nargs="+", type=Path, metavar="RECORD.json",
                      help="record.json written by `vpeft reproduce --out DIR` (one per shard)")
     add.add_argument("--url", required=True, help="https:// link where the record(s) can be read")
+    what = "write catalog/results/ID.yaml, a table of the numbers a paper prints, every task of the benchmark to fill"
+    new = sub.add_parser(
+        "new", help=what, description=what + "; `vpeft validate` then names what is still empty",
+        epilog="example:\n  vpeft results new --method fact --benchmark vtab-1k "
+               "--url https://arxiv.org/abs/2212.03145 --table 'Table 1'",
+    )
+    new.add_argument("--method", required=True, metavar="ID", help="catalog id of the paper's method, e.g. fact")
+    new.add_argument("--benchmark", required=True, metavar="B", help="benchmark id, e.g. vtab-1k or fgvc")
+    new.add_argument("--url", required=True, help="https:// page the numbers are read on (arXiv, CVF, README)")
+    new.add_argument("--table", required=True, help="the table as numbered on that page, e.g. 'Table 2'")
+    new.add_argument("--id", dest="table_id", metavar="TABLE_ID",
+                     help="id of the new table (default METHOD-paper-BENCHMARK)")
     what = "print every stored result row with its source, protocol, lineage and means computed from its scores"
     lst = sub.add_parser("list", help=what, description=what,
                          epilog="examples:\n  vpeft results list --benchmark vtab-1k --method vpt\n"
@@ -68,9 +80,32 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _new(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from ..catalog.errors_text import problems_from
+    from ..catalog.result_stub import result_stub, write_stub
+    from ..catalog.service import valid_catalog
+    from ..errors import UserError
+
+    catalog = valid_catalog(args.catalog)
+    try:
+        table = result_stub(catalog, args.method, args.benchmark, args.url, args.table, args.table_id)
+    except ValidationError as err:  # a bad --url or --id: the model's own rule, as one line naming the option
+        problem = problems_from(err, "vpeft results new")[0]
+        option = {"url": "--url", "source.url": "--url", "id": "--id"}.get(problem.field, problem.field)
+        raise UserError(f"{option}: {problem.message}") from None
+    path = write_stub(catalog, table)
+    print(f"wrote {path}: one row '{table.rows[0].label}' with {len(table.rows[0].scores)} task(s) to fill; "
+          "add a row per setting and baseline the table prints, then run `vpeft validate`")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     if args.action == "list":
         return _list(args)
+    if args.action == "new":
+        return _new(args)
     from ..catalog.service import valid_catalog
     from ..repro.record import read
     from ..repro.results_table import table_from, write_table
