@@ -138,6 +138,10 @@ def test_import_refuses_and_others_and_says_why_a_link_is_left_out(
     ("Proceedings of the IEEE/CVF Conference on Computer Vision and Pattern Recognition Workshops", None),
     ("Advances in neural information processing systems", "NeurIPS"),
     ("CoRR", "arXiv"),
+    ("Neural Networks", "Neural Networks"),
+    ("Neural Netw.", None),
+    ("IEEE Transactions on Neural Networks and Learning Systems", "TNNLS"),
+    ("{IEEE} Trans. Neural Networks Learn. Syst.", "TNNLS"),
 ])
 def test_venue_spellings(container: str, short: str | None) -> None:
     assert short_name(container) == short

@@ -83,6 +83,12 @@ VENUES: dict[str, Venue] = {
     # pro-tuning
     "TCSVT": Venue(JOUR, "IEEE Transactions on Circuits and Systems for Video Technology",
                    ("transactions on circuits and systems for video technology",)),
+    # hydra (the journal's name is its whole title; TNNLS is listed so that its name is not read as this one)
+    "Neural Networks": Venue(JOUR, "Neural Networks"),
+    # not checked
+    "TNNLS": Venue(JOUR, "IEEE Transactions on Neural Networks and Learning Systems",
+                   ("transactions on neural networks and learning systems", "trans neural netw learn syst",
+                    "trans neural networks learn syst")),
     # not checked
     "TIP": Venue(JOUR, "IEEE Transactions on Image Processing", ("transactions on image processing",)),
     # ett, evp-2023
@@ -129,10 +135,8 @@ def short_name(container: str) -> str | None:
     for short, venue in candidates:
         if text in {_words(venue.full), _words(short)}:
             return short
-    for short, _ in candidates:
-        if f" {_words(short)} " in padded:
-            return short
-    for short, venue in candidates:
-        if any(f" {phrase} " in padded for phrase in venue.phrases):
-            return short
-    return None
+    # the longest short name or phrase found wins: "IEEE Trans. Neural Networks Learn. Syst." holds the journal
+    # name "Neural Networks" too, but TNNLS's phrase is longer and more specific
+    found = [(len(key), short) for short, venue in candidates for key in (_words(short), *venue.phrases)
+             if f" {key} " in padded]
+    return max(found)[1] if found else None
