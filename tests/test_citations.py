@@ -142,6 +142,8 @@ def test_import_refuses_and_others_and_says_why_a_link_is_left_out(
     ("Neural Netw.", None),
     ("IEEE Transactions on Neural Networks and Learning Systems", "TNNLS"),
     ("{IEEE} Trans. Neural Networks Learn. Syst.", "TNNLS"),
+    ("SIGGRAPH 2024 Conference Papers", "SIGGRAPH"),
+    ("{SIGGRAPH} Asia 2023 Conference Papers", "SIGGRAPH Asia"),
 ])
 def test_venue_spellings(container: str, short: str | None) -> None:
     assert short_name(container) == short

@@ -83,6 +83,11 @@ VENUES: dict[str, Venue] = {
     # pro-tuning
     "TCSVT": Venue(JOUR, "IEEE Transactions on Circuits and Systems for Video Technology",
                    ("transactions on circuits and systems for video technology",)),
+    # i2v-adapter (the official README's booktitle 'SIGGRAPH 2024 Conference Papers'); SIGGRAPH Asia is listed so
+    # that its booktitles are not read as SIGGRAPH's
+    "SIGGRAPH": Venue(CONF, "ACM SIGGRAPH Conference Papers", ("siggraph conference papers",)),
+    # not checked
+    "SIGGRAPH Asia": Venue(CONF, "ACM SIGGRAPH Asia Conference Papers", ("siggraph asia conference papers",)),
     # hydra (the journal's name is its whole title; TNNLS is listed so that its name is not read as this one)
     "Neural Networks": Venue(JOUR, "Neural Networks"),
     # not checked
