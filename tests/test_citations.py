@@ -143,6 +143,7 @@ def test_import_refuses_and_others_and_says_why_a_link_is_left_out(
     ("IEEE Transactions on Neural Networks and Learning Systems", "TNNLS"),
     ("{IEEE} Trans. Neural Networks Learn. Syst.", "TNNLS"),
     ("SIGGRAPH 2024 Conference Papers", "SIGGRAPH"),
+    ("{ECAI} 2024 - 27th European Conference on Artificial Intelligence", "ECAI"),
     ("{SIGGRAPH} Asia 2023 Conference Papers", "SIGGRAPH Asia"),
 ])
 def test_venue_spellings(container: str, short: str | None) -> None:

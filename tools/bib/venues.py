@@ -54,6 +54,9 @@ VENUES: dict[str, Venue] = {
     # adapter-houlsby, dp-bitfit
     "ICML": Venue(CONF, "Proceedings of the International Conference on Machine Learning (ICML)",
                   ("international conference on machine learning",)),
+    # convpass (the IOS Press page of FAIA 240489; the venue name rests on two later papers' citations)
+    "ECAI": Venue(CONF, "Proceedings of the European Conference on Artificial Intelligence (ECAI)",
+                  ("european conference on artificial intelligence",)),
     # attnscale
     "AAAI": Venue(CONF, "Proceedings of the AAAI Conference on Artificial Intelligence",
                   ("aaai conference on artificial intelligence",)),
