@@ -8,9 +8,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import UserError
 from ..options import int_between, non_negative_float
+
+if TYPE_CHECKING:
+    from ..repro.runner import Options
 
 NAME = "reproduce"
 HELP = "re-run METHOD on VTAB-1k or FGVC by its catalog recipe and compare with the published numbers"
@@ -46,8 +50,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..repro.runner import Options
     from ..repro.runner import run as run_pipeline
+
+    return run_pipeline(options_from(args))
+
+
+def options_from(args: argparse.Namespace) -> Options:
+    """The pipeline's options from the parsed command line (`reproduce` and `sweep` share them)."""
+    from ..repro.runner import Options
     from ..repro.seeds import parse as parse_seeds
 
     if args.out.exists() and not args.out.is_dir():
@@ -63,4 +73,4 @@ def run(args: argparse.Namespace) -> int:
         tolerance=args.tolerance, smoke=args.smoke, shard=args.shard, workers=args.workers,
         progress=not args.no_progress, catalog=args.catalog, argv=sys.argv[1:],
     )
-    return run_pipeline(opts)
+    return opts

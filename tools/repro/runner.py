@@ -124,23 +124,37 @@ def _identity(opts: Options, res: Resolved, data: dict[str, TaskData], seed: int
 def _run_tasks(opts: Options, res: Resolved, bench: Benchmark, data: dict[str, TaskData],
                device: Any, seed: int, out: Path) -> dict[str, dict[str, Any]]:
     results: dict[str, dict[str, Any]] = {}
-    classes = {t.id: t.classes or 2 for t in bench.tasks}
     for task in tqdm(list(res.tasks), desc="tasks", disable=not opts.progress):
-        folder = out / "tasks" / task
+        folder = task_folder(out, task)
         done = folder / "result.json"
         if done.is_file():  # finished by an earlier (interrupted) run of the same command
             results[task] = read_result(done)
             continue
-        ctx = Context(folder=data[task].images, settings=res.tasks[task], device=device, seed=seed,
-                      make_model=_model_factory(res, task, opts, classes[task]), workers=opts.workers,
-                      progress=opts.progress, crop=bench.id == "fgvc")
-        start = time.perf_counter()
-        result = run_task(ctx, data[task], folder)
-        result["seconds"] = round(time.perf_counter() - start, 3)
-        folder.mkdir(parents=True, exist_ok=True)
-        write_state(done, result)
-        results[task] = result
+        results[task] = finish_task(task_context(opts, res, bench, data, device, seed, task), data[task], folder)
     return results
+
+
+def task_folder(out: Path, task: str) -> Path:
+    return out / "tasks" / task
+
+
+def task_context(opts: Options, res: Resolved, bench: Benchmark, data: dict[str, TaskData], device: Any, seed: int,
+                 task: str, progress: bool | None = None) -> Context:
+    """Everything one task's phases share; a sweep job builds the same one (see sweep.py)."""
+    classes = next(t.classes or 2 for t in bench.tasks if t.id == task)
+    return Context(folder=data[task].images, settings=res.tasks[task], device=device, seed=seed,
+                   make_model=_model_factory(res, task, opts, classes), workers=opts.workers,
+                   progress=opts.progress if progress is None else progress, crop=bench.id == "fgvc")
+
+
+def finish_task(ctx: Context, data: TaskData, folder: Path) -> dict[str, Any]:
+    """Train (or resume) one task by its selection rule and write its `result.json`."""
+    start = time.perf_counter()
+    result = run_task(ctx, data, folder)
+    result["seconds"] = round(time.perf_counter() - start, 3)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_state(folder / "result.json", result)
+    return result
 
 
 def _verdict(opts: Options, cmp: Comparison, bench: Benchmark) -> tuple[int, str]:
@@ -240,16 +254,29 @@ def _train_seed(opts: Options, catalog: Catalog, bench: Benchmark, res: Resolved
     return code, verdict, [*lines, verdict, f"record: {out / name}"], cmp
 
 
-def _seed_list(opts: Options) -> list[int]:
+def seed_list(opts: Options) -> list[int]:
     return opts.seeds if opts.seeds else [opts.seed]
+
+
+def seed_folder(opts: Options, seed: int) -> Path:
+    """The run folder of one seed: --out itself, or --out/seed-N when --seeds lists more than one."""
+    return opts.out / f"seed-{seed}" if opts.seeds and len(opts.seeds) > 1 else opts.out
+
+
+def claim_seed(opts: Options, ready: Prepared, seed: int) -> Path:
+    """Start (or resume) one seed's run folder; refused when it holds another run."""
+    assert ready.data is not None
+    out = seed_folder(opts, seed)
+    identity.claim(out, _identity(opts, ready.res, ready.data, seed), ready.res.to_json())
+    return out
 
 
 def _many_seeds(opts: Options, catalog: Catalog, bench: Benchmark, res: Resolved, data: dict[str, TaskData],
                 device: Any) -> int:
     by_seed: dict[int, Comparison] = {}
-    for seed in _seed_list(opts):
+    for seed in seed_list(opts):
         _, _, lines, by_seed[seed] = _train_seed(opts, catalog, bench, res, data, device, seed,
-                                                 opts.out / f"seed-{seed}")
+                                                 seed_folder(opts, seed))
         print(f"seed {seed}: " + lines[-2] + f" ({lines[-1]})")
     summary = seeds.summarise(by_seed)
     mean = summary["mean"]["mean"] if summary["mean"] else None
@@ -265,7 +292,19 @@ def _many_seeds(opts: Options, catalog: Catalog, bench: Benchmark, res: Resolved
     return code
 
 
-def run(opts: Options) -> int:
+@dataclass
+class Prepared:
+    """A resolved run with its checked data: what `reproduce` and `sweep` both start from."""
+
+    catalog: Catalog
+    bench: Benchmark
+    res: Resolved
+    device: Any
+    data: dict[str, TaskData] | None
+
+
+def prepare(opts: Options) -> Prepared:
+    """Resolve the recipe, pick the device, make the smoke data and check the data folder (all before training)."""
     catalog = valid_catalog(opts.catalog)
     bench = _benchmark(catalog, opts.benchmark)
     res = resolve_run(opts, catalog, bench)
@@ -276,7 +315,12 @@ def run(opts: Options) -> int:
         torch.set_num_threads(1)  # tiny tensors: threads only add overhead (and spin on a busy machine)
         opts.data_root = smoke.make_data(opts.data_root or opts.out / "smoke-data", bench)
         opts.weights = opts.weights or smoke.pretrain_backbone(opts.data_root / smoke.BACKBONE_FILE)
-    data = _prepare_data(opts, bench, res)
+    return Prepared(catalog, bench, res, device, _prepare_data(opts, bench, res))
+
+
+def run(opts: Options) -> int:
+    ready = prepare(opts)
+    catalog, bench, res, device, data = ready.catalog, ready.bench, ready.res, ready.device, ready.data
     notes = [d.note for d in (data or {}).values() if d.note]
     first = next(iter(res.tasks))
     if opts.dry_run:
@@ -285,14 +329,20 @@ def run(opts: Options) -> int:
         classes = next(t.classes or 2 for t in bench.tasks if t.id == first)
         ips = measure_images_per_s(_model_factory(res, first, opts, classes, hub=False), res.tasks[first], device)
         print("\n".join([*plan_lines(res, bench, cmp, data, ips, device), *[f"data: {n}" for n in notes],
-                         f"seeds: {', '.join(map(str, _seed_list(opts)))}"]))
+                         f"seeds: {', '.join(map(str, seed_list(opts)))}"]))
         return 0
-    assert data is not None
     if notes:
         print("\n".join(f"data: {n}" for n in notes))
+    return train_and_report(opts, ready)
+
+
+def train_and_report(opts: Options, ready: Prepared) -> int:
+    """Train what is not finished yet (nothing, after a complete sweep), compare and write the record(s)."""
+    catalog, bench, res, device, data = ready.catalog, ready.bench, ready.res, ready.device, ready.data
+    assert data is not None
     if opts.seeds and len(opts.seeds) > 1:
         return _many_seeds(opts, catalog, bench, res, data, device)
-    code, _, lines, _ = _train_seed(opts, catalog, bench, res, data, device, _seed_list(opts)[0], opts.out)
+    code, _, lines, _ = _train_seed(opts, catalog, bench, res, data, device, seed_list(opts)[0], opts.out)
     print("\n".join(lines))
     sys.stdout.flush()
     return code

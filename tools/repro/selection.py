@@ -18,17 +18,27 @@ from .recipe import TaskSettings
 from .train import Context, Phase, best_model, evaluate, run_phase
 
 
-def _grid(ctx: Context, data: TaskData, folder: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def grid_points(s: TaskSettings) -> list[tuple[float, float]]:
+    """The (lr, weight decay) pairs of the recipe's grid, in the order they are trained."""
+    return [(lr, wd) for lr in s.lr_grid or [] for wd in s.weight_decay_grid or []]
+
+
+def grid_phase_name(lr: float, wd: float) -> str:
+    return f"grid-lr{lr:g}-wd{wd:g}"
+
+
+def grid_trial(ctx: Context, data: TaskData, folder: Path, lr: float, wd: float) -> dict[str, Any]:
+    """Train (or resume) one grid point on train800, evaluated on val200: a sweep runs each as its own job."""
     s = ctx.settings
     val = data.split_of("val")
-    trials = []
-    for lr in s.lr_grid or []:
-        for wd in s.weight_decay_grid or []:
-            phase = Phase(f"grid-lr{lr:g}-wd{wd:g}", data.samples("train"), {val: data.samples("val")},
-                          s.scaled_lr(lr), wd)
-            summary = run_phase(ctx, phase, folder / phase.name)
-            trials.append({"lr": lr, "weight_decay": wd, "val200_accuracy": summary["last"][f"{val}_accuracy"],
-                           "summary": summary})
+    phase = Phase(grid_phase_name(lr, wd), data.samples("train"), {val: data.samples("val")}, s.scaled_lr(lr), wd)
+    summary = run_phase(ctx, phase, folder / phase.name)
+    return {"lr": lr, "weight_decay": wd, "val200_accuracy": summary["last"][f"{val}_accuracy"], "summary": summary}
+
+
+def _grid(ctx: Context, data: TaskData, folder: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    s = ctx.settings
+    trials = [grid_trial(ctx, data, folder, lr, wd) for lr, wd in grid_points(s)]
     best = max(trials, key=lambda t: (t["val200_accuracy"], -t["lr"]))
     final = Phase("final", data.samples("trainval"), {"test": data.samples("test")}, s.scaled_lr(best["lr"]),
                   best["weight_decay"])

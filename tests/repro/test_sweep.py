@@ -1,0 +1,113 @@
+"""`vpeft sweep` on a local Ray instance with 2 CPUs: a smoke sweep (2 tasks x 2 learning rates x 2 seeds) is killed
+in the middle, resumed, and ends with the same records as the single-process `vpeft reproduce` of the same command."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from vpeft.cli import main
+from vpeft.repro import smoke
+
+from tests.conftest import CATALOG
+
+pytest.importorskip("ray")
+
+TASKS = "svhn,clevr_count"  # both keep VPT's val200 grid (eurosat's per-task rule is last-epoch)
+# 2 epochs (warm-up 1) instead of the smoke's 3: the same pipeline, a third less time
+RUN = ["vpt", "--smoke", "--tasks", TASKS, "--seeds", "1,2", "--set", "epochs=2", "--no-progress"]
+
+
+def _command(data: Path, out: Path) -> list[str]:
+    return ["--catalog", str(CATALOG), "sweep", *RUN, "--data-root", str(data),
+            "--weights", str(data / smoke.BACKBONE_FILE), "--out", str(out), "--cpus", "2"]
+
+
+def _sweep(args: list[str]) -> subprocess.Popen[str]:
+    env = {**os.environ, "RAY_DISABLE_USAGE_STATS": "1"}
+    return subprocess.Popen([sys.executable, "-m", "vpeft.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
+
+
+def _grid_done(out: Path) -> list[Path]:
+    return sorted(out.glob("seed-*/tasks/*/grid-*/done.json"))
+
+
+def _kill_after_some_jobs(proc: subprocess.Popen[str], out: Path, jobs: int, limit_s: float) -> None:
+    """SIGKILL the sweep and the local Ray instance it started (one process group) once `jobs` grid points are done:
+    a node dying, with the other jobs half-way through their epochs."""
+    deadline = time.monotonic() + limit_s
+    while len(_grid_done(out)) < jobs:
+        if proc.poll() is not None:
+            pytest.fail(f"the sweep ended before it was killed:\n{proc.communicate()[0]}")
+        if time.monotonic() > deadline:
+            os.killpg(proc.pid, signal.SIGKILL)
+            pytest.fail(f"no {jobs} grid points done within {limit_s}s")
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def _record(out: Path, seed: int) -> dict[str, Any]:
+    return json.loads((out / f"seed-{seed}" / "record.json").read_text(encoding="utf-8"))
+
+
+def _same_part(record: dict[str, Any]) -> dict[str, Any]:
+    """What a resumed sweep and a single run must agree on: identity, settings, every task's numbers."""
+    tasks = {t: {"accuracy": r["accuracy"], "selected": r["selected"],
+                 "phases": [(p["phase"], p["log"][-1]) for p in r["phases"]]} for t, r in record["tasks"].items()}
+    return {"identity": record["identity"], "recipe_hash": record["recipe_hash"], "tasks": tasks,
+            "mean": record["mean"], "verdict": record["verdict"]}
+
+
+def _strip_seconds(value: Any) -> Any:
+    """Epoch logs carry wall-clock seconds, which differ between any two runs."""
+    if isinstance(value, dict):
+        return {k: _strip_seconds(v) for k, v in value.items() if k != "seconds"}
+    if isinstance(value, list | tuple):
+        return [_strip_seconds(v) for v in value]
+    return value
+
+
+@pytest.mark.slow
+def test_a_killed_sweep_resumes_to_the_records_of_a_single_run(smoke_ready: Path, tmp_path: Path) -> None:
+    out = tmp_path / "sweep"
+    proc = _sweep(_command(smoke_ready, out))
+    _kill_after_some_jobs(proc, out, jobs=2, limit_s=600)
+    assert not list(out.glob("seed-*/record.json")), "killed before the end: no record yet"
+    kept = {p: p.stat().st_mtime_ns for p in _grid_done(out)}
+
+    resumed = _sweep(_command(smoke_ready, out))
+    text = resumed.communicate(timeout=900)[0]
+    assert resumed.returncode == 0, text
+    assert {p: p.stat().st_mtime_ns for p in kept} == kept, "finished grid points were trained again"
+    assert "per task:" in text and "svhn: 6/6 jobs" in text and "clevr_count: 6/6 jobs" in text, text
+    assert len(_grid_done(out)) == 8  # 2 tasks x 2 learning rates x 2 seeds
+
+    single = tmp_path / "single"
+    code = main(["--catalog", str(CATALOG), "reproduce", *RUN, "--data-root", str(smoke_ready),
+                 "--weights", str(smoke_ready / smoke.BACKBONE_FILE), "--out", str(single)])
+    assert code == 0
+    for seed in (1, 2):
+        assert _strip_seconds(_same_part(_record(out, seed))) == _strip_seconds(_same_part(_record(single, seed)))
+    assert json.loads((out / "seeds.json").read_text())["mean"] == json.loads((single / "seeds.json").read_text())[
+        "mean"]
+
+
+def test_cli_errors_are_one_line_naming_the_option(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--catalog", str(CATALOG), "sweep", "vpt", "--smoke", "--shard", "1/2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("vpeft: error: --shard:") and "\n" not in err
+    assert main(["--catalog", str(CATALOG), "sweep", "vpt", "--smoke", "--cpus", "2", "--address", "auto"]) == 2
+    assert capsys.readouterr().err.strip().startswith("vpeft: error: --cpus:")
+    with pytest.raises(SystemExit) as exc:
+        main(["--catalog", str(CATALOG), "sweep", "vpt", "--gpus-per-run", "1.5"])
+    assert exc.value.code == 2
+    assert "--gpus-per-run" in capsys.readouterr().err
