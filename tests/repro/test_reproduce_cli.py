@@ -117,7 +117,9 @@ def test_dry_run_prints_the_plan(smoke_ready: Path, tmp_path: Path, capsys: pyte
     assert "optimizer         adamw" in out and "train800val200" not in out
     assert "LoRA [18] [NOAH / Neural Prompt Search (Zhang, Zhou, Liu, arXiv 2206.04673) (paper), " \
            "noah-paper-vtab-1k]: mean 87.83 (reference)" in out
-    assert "NOTE: model selection looks at the test set" in out and "estimated training time:" in out
+    assert "NOTE: model selection looks at the test set" in out and "estimated time:" in out
+    # 3 tasks x 1000 train800val200 images x 3 epochs; the test split (400) evaluated at each of the 3 epochs
+    assert "(9000 training images at " in out and ", 3600 evaluated images at " in out
     assert not (tmp_path / "tasks").exists()
 
 

@@ -45,7 +45,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="allowed |mean difference| in points (default: 1.0)")
     parser.add_argument("--smoke", action="store_true", help="tiny ViT on generated digits data, CPU, < 2 minutes")
     parser.add_argument("--shard", metavar="I/N", help="run every N-th task from the I-th (spread over devices)")
-    parser.add_argument("--workers", type=int_between(0, 256), default=0, help="data loader processes (default: 0)")
+    parser.add_argument("--workers", type=int_between(0, 256),
+                        help="data loader processes (default: CPUs - 1, at most 8; 0 with --smoke)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -57,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
 
 def options_from(args: argparse.Namespace) -> Options:
     """The pipeline's options from the parsed command line (`reproduce` and `sweep` share them)."""
+    from ..repro.data import default_workers
     from ..repro.runner import Options
     from ..repro.seeds import parse as parse_seeds
 
@@ -70,7 +72,8 @@ def options_from(args: argparse.Namespace) -> Options:
         method=args.method, benchmark=args.benchmark, tasks=args.tasks, data_root=args.data_root, model=args.model,
         weights=args.weights, overrides=args.overrides, device=args.device, precision=args.precision,
         seed=42 if args.seed is None else args.seed, seeds=seeds, out=args.out, dry_run=args.dry_run,
-        tolerance=args.tolerance, smoke=args.smoke, shard=args.shard, workers=args.workers,
+        tolerance=args.tolerance, smoke=args.smoke, shard=args.shard,
+        workers=default_workers(args.smoke) if args.workers is None else args.workers,
         progress=not args.no_progress, catalog=args.catalog, argv=sys.argv[1:],
     )
     return opts

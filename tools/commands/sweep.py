@@ -60,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
     if args.cpus is not None and args.address is not None:
         raise UserError("--cpus: sizes a local Ray instance only; a cluster at --address has its own")
     opts = reproduce.options_from(args)
+    if args.workers is None and not args.smoke:  # a job's loader workers share its CPUs with the training loop
+        opts.workers = max(0, int(args.cpus_per_run) - 1)
     if opts.dry_run:
         from ..repro.runner import run as run_pipeline
 

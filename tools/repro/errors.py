@@ -32,7 +32,11 @@ def read_state(path: Path) -> dict[str, Any]:
 
 def write_state(path: Path, data: dict[str, Any]) -> None:
     """Write a run-folder JSON file whole or not at all: an interrupt mid-write leaves the old file (or none),
-    never half a file that the resumed run would trip on."""
+    never half a file that the resumed run would trip on. Under torchrun only rank 0 writes."""
+    from . import distributed
+
+    if not distributed.is_main():
+        return
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, path)

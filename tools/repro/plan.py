@@ -41,6 +41,35 @@ def measure_images_per_s(make_model: Callable[[], nn.Module], s: TaskSettings, d
     return 3 * batch / elapsed
 
 
+def measure_eval_images_per_s(make_model: Callable[[], nn.Module], s: TaskSettings, device: torch.device) -> float:
+    """Evaluation throughput (forward only, no gradients) of 3 batches of 8 after one warm-up batch."""
+    model = make_model().to(device).eval()
+    x = torch.randn(8, 3, s.image_size, s.image_size, device=device)
+    amp = amp_dtype(s, device)
+    elapsed = 0.0
+    with torch.no_grad():
+        for step in range(4):
+            start = time.perf_counter()
+            with dev.autocast(device, amp):
+                model(x)
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            elapsed += (time.perf_counter() - start) if step else 0.0
+    return 3 * 8 / elapsed
+
+
+def eval_images(s: TaskSettings, val: int, test: int | None) -> int:
+    """Images a task evaluates: val200 at each evaluated epoch of each grid trial or of a best-val-epoch run, and the
+    test split at each evaluated epoch of the reported run (once, for best-val-epoch); `test` None: not counted."""
+    evals = sum(s.evaluates(e) for e in range(1, s.total_epochs + 1))
+    test = test or 0
+    if s.model_selection == "val200-grid-then-retrain":
+        return len(s.lr_grid or []) * len(s.weight_decay_grid or []) * val * evals + test * evals
+    if s.model_selection == "best-val-epoch":
+        return val * evals + test
+    return test * evals
+
+
 def train_images(s: TaskSettings, sizes: dict[str, int] | None = None) -> int:
     """Images a task trains on: grid trials on the train split plus the final run, or one run. VTAB-1k sizes
     (800/200) unless `sizes` gives the split sizes of checked data."""
@@ -96,8 +125,26 @@ def _fidelity_lines(res: Resolved, device: torch.device) -> list[str]:
     return lines
 
 
+def _estimate_line(res: Resolved, bench: Benchmark, data: dict[str, TaskData] | None, images_per_s: float,
+                   eval_per_s: float | None, device: torch.device) -> str:
+    sizes = None if bench.id == "vtab-1k" or not data else {
+        t: {"train": len(d.splits.get("train", [])), "val": len(d.splits.get("val", []))} for t, d in data.items()}
+    total = sum(train_images(s, sizes[t] if sizes else None) for t, s in res.tasks.items())
+    seconds = total / images_per_s
+    line = f"{total} training images at {images_per_s:.1f} images/s"
+    if eval_per_s:
+        tests = {t: len(d.samples("test")) for t, d in data.items()} if data else {}
+        evaluated = sum(eval_images(s, sizes[t]["val"] if sizes else 200, tests.get(t)) for t, s in res.tasks.items())
+        seconds += evaluated / eval_per_s
+        line += f", {evaluated} evaluated images at {eval_per_s:.1f} images/s"
+        line += "" if data else "; test-set evaluation not included (needs --data-root for the test sizes)"
+    else:
+        line += "; evaluation not included"
+    return f"estimated time: {_fmt_time(seconds)} ({line}, measured on {device})"
+
+
 def plan_lines(res: Resolved, bench: Benchmark, cmp: Comparison, data: dict[str, TaskData] | None,
-               images_per_s: float | None, device: torch.device) -> list[str]:
+               images_per_s: float | None, device: torch.device, eval_per_s: float | None = None) -> list[str]:
     first = next(iter(res.tasks.values()))
     lines = [f"method: {res.recipe_id} (registry: {res.implementation}); benchmark: {bench.id}; device: {device}",
              f"tasks ({len(res.tasks)}): {', '.join(res.tasks)}", "settings (value  <- source):"]
@@ -112,11 +159,7 @@ def plan_lines(res: Resolved, bench: Benchmark, cmp: Comparison, data: dict[str,
     lines.append("data: " + ("checked, " + ", ".join(f"{t}: {len(d.samples('test'))} test images"
                                                        for t, d in data.items()) if data else "not checked"))
     if images_per_s and (bench.id == "vtab-1k" or data):
-        sizes = None if bench.id == "vtab-1k" or not data else {
-            t: {"train": len(d.splits.get("train", [])), "val": len(d.splits.get("val", []))} for t, d in data.items()}
-        total = sum(train_images(s, sizes[t] if sizes else None) for t, s in res.tasks.items())
-        lines.append(f"estimated training time: {_fmt_time(total / images_per_s)} ({total} training images at "
-                     f"{images_per_s:.1f} images/s measured on {device}; evaluation not included)")
+        lines.append(_estimate_line(res, bench, data, images_per_s, eval_per_s, device))
     elif images_per_s:
         lines.append(f"estimated training time: needs --data-root (the {bench.id} set sizes differ); "
                      f"{images_per_s:.1f} images/s measured on {device}")

@@ -88,6 +88,10 @@ def environment(root: Path) -> dict[str, Any]:
 
 def write(record: dict[str, Any], path: Path) -> None:
     RunRecord.model_validate(record)  # never write a record `results add` would refuse
+    from . import distributed
+
+    if not distributed.is_main():  # torchrun: one record, from rank 0
+        return
     path.write_text(json.dumps(record, indent=2, sort_keys=False) + "\n", encoding="utf-8")
 
 

@@ -14,14 +14,15 @@ from tqdm import tqdm
 from ..catalog.models import Benchmark, BenchmarkRecipe, Catalog
 from ..catalog.service import valid_catalog
 from ..errors import UserError
-from . import backbone, identity, seeds, smoke, verified
+from . import backbone, distributed, identity, seeds, smoke, verified
 from . import device as dev
 from . import record as rec
 from .checkpoint import read_result
 from .compare import Comparison, compare, table_lines
+from .data import ImageCache
 from .errors import DataError, write_state
 from .layout import TaskData, check_data, select_tasks
-from .plan import measure_images_per_s, plan_lines
+from .plan import measure_eval_images_per_s, measure_images_per_s, plan_lines
 from .recipe import PEEKS_AT_TEST, Resolved, find_recipe, parse_overrides, resolve
 from .selection import run_task
 from .train import Context
@@ -144,7 +145,8 @@ def task_context(opts: Options, res: Resolved, bench: Benchmark, data: dict[str,
     classes = next(t.classes or 2 for t in bench.tasks if t.id == task)
     return Context(folder=data[task].images, settings=res.tasks[task], device=device, seed=seed,
                    make_model=_model_factory(res, task, opts, classes), workers=opts.workers,
-                   progress=opts.progress if progress is None else progress, crop=bench.id == "fgvc")
+                   progress=opts.progress if progress is None else progress, crop=bench.id == "fgvc",
+                   cache=ImageCache())
 
 
 def finish_task(ctx: Context, data: TaskData, folder: Path) -> dict[str, Any]:
@@ -196,7 +198,14 @@ def _summary(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "peak_memory_mb": max((p["peak_memory_mb"] for p in phases), default=None),
         "peak_memory_kind": phases[0]["peak_memory_kind"] if phases else None,
         "images_per_s": sum(rates) / len(rates) if rates else None,
+        "data_wait_fraction": _mean([p.get("data_wait_fraction") for p in phases]),
+        "eval_images_per_s": _mean([p.get("eval_images_per_s") for p in phases]),
     }
+
+
+def _mean(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return sum(known) / len(known) if known else None
 
 
 def _record(opts: Options, res: Resolved, results: dict[str, Any], cmp: Comparison, device: Any,
@@ -309,16 +318,31 @@ def prepare(opts: Options) -> Prepared:
     bench = _benchmark(catalog, opts.benchmark)
     res = resolve_run(opts, catalog, bench)
     device = dev.pick(opts.device)
+    if not distributed.is_main():
+        distributed.barrier()  # torchrun: rank 0 makes the smoke data and checks the folder first
     if opts.smoke:
         import torch
 
         torch.set_num_threads(1)  # tiny tensors: threads only add overhead (and spin on a busy machine)
         opts.data_root = smoke.make_data(opts.data_root or opts.out / "smoke-data", bench)
         opts.weights = opts.weights or smoke.pretrain_backbone(opts.data_root / smoke.BACKBONE_FILE)
-    return Prepared(catalog, bench, res, device, _prepare_data(opts, bench, res))
+    ready = Prepared(catalog, bench, res, device, _prepare_data(opts, bench, res))
+    if distributed.is_main():
+        distributed.barrier()
+    return ready
 
 
 def run(opts: Options) -> int:
+    """One run; under `torchrun --nproc_per_node N` the same run split over N processes (distributed.py)."""
+    opts.device = distributed.setup(opts.device)
+    opts.progress = opts.progress and distributed.is_main()
+    try:
+        return _run(opts)
+    finally:
+        distributed.teardown()
+
+
+def _run(opts: Options) -> int:
     ready = prepare(opts)
     catalog, bench, res, device, data = ready.catalog, ready.bench, ready.res, ready.device, ready.data
     notes = [d.note for d in (data or {}).values() if d.note]
@@ -327,8 +351,10 @@ def run(opts: Options) -> int:
         cmp = compare(catalog, bench, {t: 0.0 for t in res.tasks}, res.compare_with, res.reference,
                       res.reference_row)
         classes = next(t.classes or 2 for t in bench.tasks if t.id == first)
-        ips = measure_images_per_s(_model_factory(res, first, opts, classes, hub=False), res.tasks[first], device)
-        print("\n".join([*plan_lines(res, bench, cmp, data, ips, device), *[f"data: {n}" for n in notes],
+        factory = _model_factory(res, first, opts, classes, hub=False)
+        ips = measure_images_per_s(factory, res.tasks[first], device)
+        eval_ips = measure_eval_images_per_s(factory, res.tasks[first], device)
+        print("\n".join([*plan_lines(res, bench, cmp, data, ips, device, eval_ips), *[f"data: {n}" for n in notes],
                          f"seeds: {', '.join(map(str, seed_list(opts)))}"]))
         return 0
     if notes:

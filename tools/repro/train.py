@@ -19,9 +19,9 @@ from tqdm import tqdm
 
 from .. import methods
 from ..errors import UserError
-from . import checkpoint
+from . import checkpoint, distributed
 from . import device as dev
-from .data import loader
+from .data import ImageCache, loader
 from .errors import write_state
 from .layout import Sample
 from .recipe import TaskSettings
@@ -48,6 +48,7 @@ class Context:
     crop: bool = False  # FGVC: resize the shorter side, then crop (data.crop_transform)
     epochs_run: list[int] = field(default_factory=lambda: [0])  # epochs trained by this process, all phases
     step_hook: Callable[[float], None] | None = None  # called with each step's loss (tests compare trainers)
+    cache: ImageCache | None = None  # decoded images of the task, kept across epochs and phases
 
 
 @dataclass
@@ -99,14 +100,19 @@ def amp_dtype(s: TaskSettings, device: torch.device) -> torch.dtype | None:
 def evaluate(model: nn.Module, ctx: Context, samples: list[Sample], desc: str) -> float:
     s = ctx.settings
     dl = loader(ctx.folder, samples, s.image_size, s.normalisation, max(s.batch_size, 256), train=False,
-                workers=ctx.workers, interpolation=s.interpolation, antialias=s.antialias, crop=ctx.crop)
-    correct = 0
+                workers=ctx.workers, interpolation=s.interpolation, antialias=s.antialias, crop=ctx.crop,
+                cache=ctx.cache)
+    correct, seen = 0, 0
     amp = amp_dtype(s, ctx.device)
     with dev.no_grad_eval(model):
         for x, y in tqdm(dl, desc=desc, leave=False, disable=not ctx.progress):
             with dev.autocast(ctx.device, amp):
                 out = model(x.to(ctx.device, non_blocking=True))
             correct += int((out.argmax(1).cpu() == y).sum())
+            seen += len(y)
+    correct, seen = distributed.sum_counts(correct, seen, ctx.device)  # torchrun: every rank's slice
+    if seen != len(samples):  # a sampler that pads or drops would make the accuracy wrong
+        raise RuntimeError(f"{desc}: evaluated {seen} images, the split has {len(samples)}")
     return 100.0 * correct / len(samples)
 
 
@@ -117,6 +123,8 @@ def _save_atomic(obj: Any, path: Path) -> None:
 
 
 def _checkpoint(model: nn.Module, opt: torch.optim.Optimizer, state: dict[str, Any], folder: Path) -> None:
+    if not distributed.is_main():  # torchrun: rank 0 writes, the ranks hold the same weights
+        return
     tmp = folder / "last.safetensors.tmp"
     methods.save_trained(model, tmp)
     os.replace(tmp, folder / "last.safetensors")
@@ -130,21 +138,37 @@ def _stop_if_asked(ctx: Context) -> None:
         raise Interrupted(f"stopped after {ctx.epochs_run[0]} epoch(s) ({STOP_ENV}); run the same command to resume")
 
 
+def _timed(batches: Any, waited: list[float]) -> Any:
+    """The loader's batches, adding the seconds spent waiting for each to `waited[0]`."""
+    it = iter(batches)
+    while True:
+        start = time.perf_counter()
+        try:
+            batch = next(it)
+        except StopIteration:
+            return
+        waited[0] += time.perf_counter() - start
+        yield batch
+
+
 def _train_epoch(model: nn.Module, ctx: Context, phase: Phase, opt: torch.optim.Optimizer, epoch: int,
-                 scaler: torch.amp.GradScaler | None) -> tuple[float, int]:
+                 scaler: torch.amp.GradScaler | None, waited: list[float]) -> tuple[float, int]:
     s = ctx.settings
     torch.manual_seed(ctx.seed * 1000 + epoch)  # drop-path and shuffling depend on (seed, epoch) only: resumable
     dl = loader(ctx.folder, phase.train, s.image_size, s.normalisation, s.batch_size, train=True,
                 train_aug=s.train_aug, seed=ctx.seed * 1000 + epoch, workers=ctx.workers,
-                interpolation=s.interpolation, antialias=s.antialias, drop_last=s.drop_last, crop=ctx.crop)
+                interpolation=s.interpolation, antialias=s.antialias, drop_last=s.drop_last, crop=ctx.crop,
+                cache=ctx.cache)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=s.label_smoothing)
     amp = amp_dtype(s, ctx.device)
     model.train()
     total, seen = 0.0, 0
-    for x, y in tqdm(dl, desc=f"{phase.name} epoch {epoch + 1}", leave=False, disable=not ctx.progress):
+    trained = distributed.wrap(model, ctx.device)
+    for x, y in _timed(tqdm(dl, desc=f"{phase.name} epoch {epoch + 1}", leave=False, disable=not ctx.progress),
+                       waited):
         x, y = x.to(ctx.device, non_blocking=True), y.to(ctx.device, non_blocking=True)
         with dev.autocast(ctx.device, amp):
-            loss = loss_fn(model(x), y)
+            loss = loss_fn(trained(x), y)
         opt.zero_grad(set_to_none=True)
         if scaler is not None:
             scaler.scale(loss).backward()
@@ -157,6 +181,7 @@ def _train_epoch(model: nn.Module, ctx: Context, phase: Phase, opt: torch.optim.
         seen += len(y)
         if ctx.step_hook is not None:
             ctx.step_hook(loss.item())
+    total, seen = distributed.sum_loss(total, seen, ctx.device)
     return total / max(seen, 1), seen
 
 
@@ -184,19 +209,24 @@ def run_phase(ctx: Context, phase: Phase, folder: Path) -> dict[str, Any]:
                    s.scheduler_step, s.cosine_epochs)
         for group in opt.param_groups:
             group["lr"] = lr
-        start = time.perf_counter()
-        loss, images = _train_epoch(model, ctx, phase, opt, epoch, scaler)
+        start, waited = time.perf_counter(), [0.0]
+        loss, images = _train_epoch(model, ctx, phase, opt, epoch, scaler, waited)
         seconds = time.perf_counter() - start
         state["train_seconds"] += seconds
         state["images"] += images
+        state["data_wait_seconds"] = state.get("data_wait_seconds", 0.0) + waited[0]
         entry: dict[str, Any] = {"epoch": epoch + 1, "lr": lr, "loss": loss, "seconds": round(seconds, 3)}
         if s.evaluates(epoch + 1):
             for split, samples in phase.evals.items():
+                started = time.perf_counter()
                 acc = evaluate(model, ctx, samples, f"{phase.name} {split}")
+                state["eval_seconds"] = state.get("eval_seconds", 0.0) + time.perf_counter() - started
+                state["eval_images"] = state.get("eval_images", 0) + len(samples)
                 entry[f"{split}_accuracy"] = acc
                 if split == phase.keep_best and (state["best"] is None or acc > state["best"]["accuracy"]):
                     state["best"] = {"epoch": epoch + 1, "accuracy": acc}
-                    methods.save_trained(model, folder / "best.safetensors")
+                    if distributed.is_main():
+                        methods.save_trained(model, folder / "best.safetensors")
         state["log"].append(entry)
         state["epoch"] = epoch + 1
         bar.set_postfix(loss=f"{loss:.3f}")
@@ -207,11 +237,21 @@ def run_phase(ctx: Context, phase: Phase, folder: Path) -> dict[str, Any]:
         "phase": phase.name, "lr": phase.lr, "weight_decay": phase.weight_decay, "log": state["log"],
         "best": state["best"], "last": state["log"][-1], "train_seconds": round(state["train_seconds"], 3),
         "images_per_s": state["images"] / state["train_seconds"] if state["train_seconds"] else None,
+        # how busy the device was kept: the share of training time spent waiting for the data loader
+        "data_wait_fraction": _share(state.get("data_wait_seconds"), state["train_seconds"]),
+        "eval_seconds": round(state.get("eval_seconds", 0.0), 3),
+        "eval_images_per_s": _share(state.get("eval_images"), state.get("eval_seconds")),
         "peak_memory_mb": round(peak, 1), "peak_memory_kind": kind,
         "trainable_parameters": methods.trainable_parameters(model),
     }
     write_state(done, summary)
+    distributed.barrier()  # the other ranks read best.safetensors and done.json next
     return summary
+
+
+def _share(part: float | None, whole: float | None) -> float | None:
+    """part / whole, or None when either is unknown (a phase resumed from a file written before it was measured)."""
+    return part / whole if part is not None and whole else None
 
 
 def best_model(ctx: Context, folder: Path) -> nn.Module:

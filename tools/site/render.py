@@ -336,7 +336,7 @@ def nav(catalog: Catalog) -> list[Any]:
         {"Home": "index.md"},
         {"Methods": [{"All methods": "methods.md"}, {"Taxonomy": "taxonomy.md"}, *nodes]},
         {"Leaderboards": [{"Overview": "leaderboards.md"}, *boards]},
-        {"Reproduce": "reproduce.md"},
+        {"Reproduce": [{"Single runs": "reproduce.md"}, {"Sweeps, multi-GPU, clusters": "sweep.md"}]},
         {"Bibliography": "bibliography.md"},
         {"Contributing": "contributing.md"},
         {"About": "about.md"},
