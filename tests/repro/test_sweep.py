@@ -77,7 +77,8 @@ def _strip_seconds(value: Any) -> Any:
 
 
 @pytest.mark.slow
-def test_a_killed_sweep_resumes_to_the_records_of_a_single_run(smoke_ready: Path, tmp_path: Path) -> None:
+def test_a_killed_sweep_resumes_to_the_records_of_a_single_run(smoke_ready: Path, tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "sweep"
     proc = _sweep(_command(smoke_ready, out))
     _kill_after_some_jobs(proc, out, jobs=2, limit_s=600)
@@ -99,6 +100,12 @@ def test_a_killed_sweep_resumes_to_the_records_of_a_single_run(smoke_ready: Path
         assert _strip_seconds(_same_part(_record(out, seed))) == _strip_seconds(_same_part(_record(single, seed)))
     assert json.loads((out / "seeds.json").read_text())["mean"] == json.loads((single / "seeds.json").read_text())[
         "mean"]
+    chosen = _record(out, 1)["tasks"]["svhn"]["selected"]
+    assert main(["--catalog", str(CATALOG), "sweep", *RUN, "--data-root", str(smoke_ready), "--weights",
+                 str(smoke_ready / smoke.BACKBONE_FILE), "--out", str(out), "--dry-run"]) == 0
+    shown = capsys.readouterr().out
+    assert "sweep jobs: 12 (8 grid, 4 retrain); already done in" in shown and shown.rstrip().endswith(": 12")
+    assert f"chosen on val200: svhn seed 1: lr {chosen['lr']:g}, weight decay {chosen['weight_decay']:g}" in shown
 
 
 def test_cli_errors_are_one_line_naming_the_option(capsys: pytest.CaptureFixture[str]) -> None:

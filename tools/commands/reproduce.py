@@ -47,6 +47,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shard", metavar="I/N", help="run every N-th task from the I-th (spread over devices)")
     parser.add_argument("--workers", type=int_between(0, 256),
                         help="data loader processes (default: CPUs - 1, at most 8; 0 with --smoke)")
+    parser.add_argument("--search", action="store_true",
+                        help="recipes with one lr: search lr x {0.25..4} on val200, then retrain (not sourced; "
+                             "not the published protocol)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -74,6 +77,6 @@ def options_from(args: argparse.Namespace) -> Options:
         seed=42 if args.seed is None else args.seed, seeds=seeds, out=args.out, dry_run=args.dry_run,
         tolerance=args.tolerance, smoke=args.smoke, shard=args.shard,
         workers=default_workers(args.smoke) if args.workers is None else args.workers,
-        progress=not args.no_progress, catalog=args.catalog, argv=sys.argv[1:],
+        progress=not args.no_progress, catalog=args.catalog, argv=sys.argv[1:], search=args.search,
     )
     return opts

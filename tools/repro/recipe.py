@@ -352,3 +352,36 @@ def resolve(recipe: Recipe, benchmark: str, tasks: list[str], overrides: dict[st
         not_applied=sorted(not_applied | _unapplied(sourced, resolved)),
         reference_row=recipe.reference_row.get(benchmark),
     )
+
+
+# --search: the grid used when a recipe publishes one learning rate and no grid. Not sourced: no paper gives a
+# search protocol for these methods. It is one rule for every method family because it is centred on each recipe's
+# own sourced lr (SGD prompt methods and AdamW adapters differ by orders of magnitude, so no fixed list fits both);
+# 4x either way covers the spread of learning rates that the VTAB-1k recipes of one family use.
+SEARCH_LR_FACTORS = (0.25, 0.5, 1.0, 2.0, 4.0)
+SEARCH_NOTE = ("--search: val200 grid lr x {0.25, 0.5, 1, 2, 4} around the recipe's lr, its weight decay kept, then "
+               "a retrain on train800val200; NOT SOURCED and not the published protocol (the recipe gives one lr)")
+
+
+def with_search(res: Resolved) -> Resolved:
+    """Every task whose recipe has no grid searches the default grid on val200 and retrains (VPT's protocol shape);
+    tasks that already have the recipe's grid keep it. The run's digest changes with it: another run identity."""
+    tasks = {}
+    searched = []
+    for task, s in res.tasks.items():
+        if s.model_selection == "val200-grid-then-retrain" or s.lr is None:
+            tasks[task] = s
+            continue
+        searched.append(task)
+        tasks[task] = s.model_copy(update={
+            "model_selection": "val200-grid-then-retrain", "lr_grid": [s.lr * f for f in SEARCH_LR_FACTORS],
+            "weight_decay_grid": [s.weight_decay or 0.0], "lr": None, "weight_decay": None})
+    if not searched:
+        return res
+    sources = {**res.sources, "lr_grid": "default search grid (not sourced, see assumed)",
+               "weight_decay_grid": "the recipe's weight_decay (one value; --search)",
+               "model_selection": "--search (not the published protocol)"}
+    # the search sets these three; a --smoke or --set value of them no longer applies and would be shown as the source
+    overrides = {k: v for k, v in res.overrides.items() if k not in ("model_selection", "lr_grid", "weight_decay_grid")}
+    return replace(res, tasks=tasks, sources=sources, assumed=sorted([*res.assumed, SEARCH_NOTE]), overrides=overrides,
+                   notes=[*res.notes, f"--search applies to: {', '.join(searched)}"])

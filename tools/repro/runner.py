@@ -23,7 +23,7 @@ from .data import ImageCache
 from .errors import DataError, write_state
 from .layout import TaskData, check_data, select_tasks
 from .plan import measure_eval_images_per_s, measure_images_per_s, plan_lines
-from .recipe import PEEKS_AT_TEST, Resolved, find_recipe, parse_overrides, resolve
+from .recipe import PEEKS_AT_TEST, Resolved, find_recipe, parse_overrides, resolve, with_search
 from .selection import run_task
 from .train import Context
 
@@ -50,6 +50,7 @@ class Options:
     smoke: bool = False
     shard: str | None = None
     workers: int = 0
+    search: bool = False  # --search: a val200 grid for recipes that give one lr (recipe.with_search)
     progress: bool = True
     catalog: str = "catalog"
     argv: list[str] = field(default_factory=list)
@@ -105,6 +106,7 @@ def resolve_run(opts: Options, catalog: Catalog, bench: Benchmark) -> Resolved:
     if not mine:
         raise UserError(f"--shard {opts.shard}: no task left for this shard ({len(tasks)} task(s) in all)")
     whole = resolve(recipe, bench.id, tasks, overrides)
+    whole = with_search(whole) if opts.search else whole
     return whole.restrict(mine) if opts.shard else whole
 
 
@@ -355,11 +357,24 @@ def _run(opts: Options) -> int:
         ips = measure_images_per_s(factory, res.tasks[first], device)
         eval_ips = measure_eval_images_per_s(factory, res.tasks[first], device)
         print("\n".join([*plan_lines(res, bench, cmp, data, ips, device, eval_ips), *[f"data: {n}" for n in notes],
-                         f"seeds: {', '.join(map(str, seed_list(opts)))}"]))
+                         f"seeds: {', '.join(map(str, seed_list(opts)))}", *chosen_lines(opts, res)]))
         return 0
     if notes:
         print("\n".join(f"data: {n}" for n in notes))
     return train_and_report(opts, ready)
+
+
+def chosen_lines(opts: Options, res: Resolved) -> list[str]:
+    """The grid points already chosen in --out (a resumed or finished run), per task and seed."""
+    lines = []
+    for seed in seed_list(opts):
+        for task in res.tasks:
+            done = task_folder(seed_folder(opts, seed), task) / "result.json"
+            chosen = read_result(done).get("selected") or {} if done.is_file() else {}
+            if "lr" in chosen:
+                lines.append(f"chosen on val200: {task} seed {seed}: lr {chosen['lr']:g}, weight decay "
+                             f"{chosen['weight_decay']:g} (val200 {chosen['val200_accuracy']:.2f})")
+    return lines
 
 
 def train_and_report(opts: Options, ready: Prepared) -> int:
