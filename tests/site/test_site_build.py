@@ -181,3 +181,10 @@ def test_method_pages_show_their_bibtex_and_the_downloads_exist(real_site: Built
         download = real_site.out / "bibliography" / f"vpeft.{ext}"
         assert download.stat().st_size > 1000
     assert 'href="bibliography/vpeft.bib" download' in (real_site.out / "bibliography.html").read_text(encoding="utf-8")
+
+
+def test_the_sweep_page_is_built_and_in_the_navigation(real_site: Built) -> None:
+    page = re.sub(r"<[^>]+>", "", (real_site.out / "sweep.html").read_text(encoding="utf-8"))  # code is highlighted
+    assert "ray start --head" in page and "When a node dies" in page and "torchrun --nproc_per_node" in page
+    home = (real_site.out / "index.html").read_text(encoding="utf-8")
+    assert 'href="sweep.html"' in home  # the navigation of every page links it
