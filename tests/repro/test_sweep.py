@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 from vpeft.cli import main
+from vpeft.errors import UserError
 from vpeft.repro import smoke
+from vpeft.repro.sweep import check_address
 
 from tests.conftest import CATALOG
-
-pytest.importorskip("ray")
 
 TASKS = "svhn,clevr_count"  # both keep VPT's val200 grid (eurosat's per-task rule is last-epoch)
 # 2 epochs (warm-up 1) instead of the smoke's 3: the same pipeline, a third less time
@@ -118,3 +118,16 @@ def test_cli_errors_are_one_line_naming_the_option(capsys: pytest.CaptureFixture
         main(["--catalog", str(CATALOG), "sweep", "vpt", "--gpus-per-run", "1.5"])
     assert exc.value.code == 2
     assert "--gpus-per-run" in capsys.readouterr().err
+
+
+def test_an_address_where_no_head_answers_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as free:  # a port nothing listens on: bound, never listening
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+        for address in (f"127.0.0.1:{port}", f"ray://127.0.0.1:{port}", "no-port"):
+            with pytest.raises(UserError, match=f"^--address {address}: "):
+                check_address(address, timeout=2)
+    check_address(None)
+    check_address("auto")  # Ray finds the local cluster itself and fails fast without one

@@ -106,11 +106,28 @@ def _import_ray() -> Any:
     return ray
 
 
+def check_address(address: str | None, timeout: float = 5.0) -> None:
+    """A HOST:PORT (or ray://HOST:PORT) address must answer, else one line: Ray itself waits minutes in silence."""
+    if address is None or address == "auto":
+        return
+    import socket
+
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not (sep and host and port.isdigit()):
+        raise UserError(f"--address {address}: expected HOST:PORT, ray://HOST:PORT or auto")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise UserError(f"--address {address}: no Ray head answers there ({exc.strerror or exc}); start one with "
+                        f"`ray start --head` or check the host and port") from None
+
+
 def start_ray(sweep: SweepOptions) -> Any:
     """Join the cluster at --address, or start a local instance; one clear line when that fails."""
     import logging
 
     ray = _import_ray()
+    check_address(sweep.address)
     common: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False, "include_dashboard": False}
     try:
         if sweep.address is None:
