@@ -64,3 +64,5 @@ def test_torchrun_with_two_gloo_processes_gives_the_accuracy_of_one(smoke_ready:
     assert log_two["log"][0]["loss"] == pytest.approx(
         json.loads((one / "record.json").read_text())["tasks"]["svhn"]["phases"][0]["log"][0]["loss"], rel=0.05)
     assert sorted(p.name for p in two.iterdir()) == sorted(p.name for p in one.iterdir())
+    assert (json.loads((two / "record.json").read_text())["processes"],
+            json.loads((one / "record.json").read_text())["processes"]) == (2, 1)

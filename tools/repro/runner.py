@@ -222,6 +222,7 @@ def _record(opts: Options, res: Resolved, results: dict[str, Any], cmp: Comparis
         "mean_of_group_means": cmp.mean_of_group_means, "group_means": cmp.group_means,
         "reported": [r.__dict__ for r in cmp.reported], "verdict": verdict, "tolerance": opts.tolerance,
         "timings": timings, "command": opts.argv,
+        "processes": distributed.world() if distributed.active() else 1,  # torchrun: the ranks one run was split over
     }
 
 
