@@ -45,6 +45,11 @@ def one_line(err: str) -> str:
         (["reproduce", "lora", "--tolerance", "nan"], "argument --tolerance: must be a finite number >= 0"),
         (["reproduce", "lora", "--tolerance", "-1"], "argument --tolerance: must be a finite number >= 0"),
         (["params", "lora", "--num-classes", "99999999999999999999"], "--num-classes: must be between 0 and"),
+        (["sweep", "vpt", "--gpus-per-run", "1.5"], "argument --gpus-per-run: must be 0, a fraction below 1"),
+        (["sweep", "vpt", "--gpus-per-run", "-1"], "argument --gpus-per-run: must be 0, a fraction below 1"),
+        (["sweep", "vpt", "--cpus-per-run", "0"], "argument --cpus-per-run: must be above 0"),
+        (["sweep", "vpt", "--max-retries", "-1"], "argument --max-retries: must be between 0 and 100"),
+        (["sweep", "vpt", "--address", "auto", "--cpus", "2"], "--cpus: sizes a local Ray instance only"),
         (["site", "serve", "--dev-addr", "127.0.0.1:99999"], "--dev-addr: expected HOST:PORT, port 1 to 65535"),
         (["site", "serve", "--dev-addr", "notaport"], "argument --dev-addr: expected HOST:PORT, port 1 to 65535"),
     ],
@@ -168,8 +173,8 @@ def test_bib_dash_output_is_stdout(small_catalog: Path, tmp_path: Path, monkeypa
     assert "@" in capsys.readouterr().out and not (tmp_path / "-").exists()
 
 
-@pytest.mark.parametrize("command", [["bib"], ["new"], ["params"], ["reproduce"], ["readme"], ["site", "build"],
-                                     ["results", "add"]])
+@pytest.mark.parametrize("command", [["bib"], ["new"], ["params"], ["reproduce"], ["sweep"], ["readme"],
+                                     ["site", "build"], ["results", "add"]])
 def test_help_shows_an_example_on_its_own_line(capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main([*command, "--help"])
