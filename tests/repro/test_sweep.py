@@ -131,3 +131,29 @@ def test_an_address_where_no_head_answers_is_one_line(capsys: pytest.CaptureFixt
                 check_address(address, timeout=2)
     check_address(None)
     check_address("auto")  # Ray finds the local cluster itself and fails fast without one
+
+
+@pytest.mark.slow
+def test_failed_jobs_are_reported_by_name_and_retries_resume_them(smoke_ready: Path, tmp_path: Path) -> None:
+    """Every job stops after one epoch (STOP_ENV, as a crash would). No retries: each is reported by name, the
+    retrain is not started, no record is written, exit 1. Two retries: each attempt resumes from the last epoch's
+    checkpoint, so the same command finishes the sweep."""
+    from vpeft.repro.train import STOP_ENV
+
+    out = tmp_path / "sweep"
+    base = ["--catalog", str(CATALOG), "sweep", "vpt", "--smoke", "--tasks", "svhn", "--seed", "1", "--set",
+            "epochs=2", "--no-progress", "--data-root", str(smoke_ready), "--weights",
+            str(smoke_ready / smoke.BACKBONE_FILE), "--out", str(out), "--cpus", "2"]
+    env = {**os.environ, "RAY_DISABLE_USAGE_STATS": "1", STOP_ENV: "1"}
+    first = subprocess.run([sys.executable, "-m", "vpeft.cli", *base, "--max-retries", "0"], capture_output=True,
+                           text=True, env=env, timeout=600)
+    assert first.returncode == 1, first.stdout + first.stderr
+    assert "FAILED svhn seed 1 grid lr=0.1 wd=0.0001: Interrupted: stopped after 1 epoch(s)" in first.stdout
+    assert "FAILED svhn seed 1 grid lr=0.025 wd=0.0001: " in first.stdout
+    assert "NOT STARTED svhn seed 1 retrain: its grid point(s) failed: svhn seed 1 grid lr=0.1" in first.stdout
+    assert "records not written" in first.stdout and not (out / "record.json").exists()
+    second = subprocess.run([sys.executable, "-m", "vpeft.cli", *base, "--max-retries", "2"], capture_output=True,
+                            text=True, env=env, timeout=600)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "svhn: 3/3 jobs" in second.stdout and "FAILED" not in second.stdout
+    assert json.loads((out / "record.json").read_text())["tasks"]["svhn"]["selected"]["lr"] in (0.1, 0.025)
