@@ -27,7 +27,7 @@ paper:
 code_url: https://github.com/example/{id}
 category: adapter-tuning
 tags:
-  applications: [Image Recognition]
+  applications: [Image Classification]
   design: [Adapter Design]
 summary: Adds a trainable bottleneck after each frozen MLP.
 sources:

@@ -8,13 +8,14 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from .errors_text import problems_from
-from .models import Benchmark, Catalog, MethodEntry, Recipe, ResultTable, Taxonomy
+from .models import Benchmark, Catalog, MethodEntry, Recipe, ResultTable, TagVocabulary, Taxonomy
 from .problems import Problem
 from .yamlio import YamlFileError, read_yaml
 
 M = TypeVar("M", bound=BaseModel)
 
 TAXONOMY_FILE = "taxonomy.yaml"
+TAGS_FILE = "tags.yaml"  # optional: a catalog without it has no tag vocabulary to check against
 METHODS_DIR = "methods"
 BENCHMARKS_DIR = "benchmarks"
 RESULTS_DIR = "results"
@@ -89,6 +90,9 @@ def load_catalog(root: str | Path) -> tuple[Catalog, list[Problem]]:
         catalog.taxonomy = _parse(tax_path, _shown(root, tax_path, root_shown), Taxonomy, problems)
     else:
         problems.append(Problem(str(Path(root_shown) / TAXONOMY_FILE), "", "file is missing"))
+    tags_path = root / TAGS_FILE
+    if tags_path.is_file():
+        catalog.tags = _parse(tags_path, _shown(root, tags_path, root_shown), TagVocabulary, problems)
     catalog.methods = _load_keyed(root, root_shown, METHODS_DIR, MethodEntry, catalog, problems)
     catalog.benchmarks = _load_keyed(root, root_shown, BENCHMARKS_DIR, Benchmark, catalog, problems)
     catalog.results = _load_keyed(root, root_shown, RESULTS_DIR, ResultTable, catalog, problems)

@@ -136,6 +136,28 @@ class Tags(Strict):
     design: list[Text] = Field(default_factory=list)
 
 
+class TagName(Strict):
+    name: Text
+    merged: list[Text] = Field(default_factory=list, description="Spellings folded into this name.")
+
+
+class TagVocabulary(Strict):
+    """The tag names entries may use: `catalog/tags.yaml`."""
+
+    applications: list[TagName]
+    design: list[TagName]
+
+    def names(self, kind: str) -> list[str]:
+        return [t.name for t in getattr(self, kind)]
+
+    def suggestion(self, kind: str, tag: str) -> str | None:
+        """The vocabulary name an old spelling was folded into (case-insensitive), or None."""
+        for t in getattr(self, kind):
+            if tag.lower() in {t.name.lower(), *(m.lower() for m in t.merged)}:
+                return t.name
+        return None
+
+
 class MethodEntry(Strict):
     """One visual PEFT method: `catalog/methods/<id>.yaml`."""
 
@@ -521,6 +543,7 @@ class Catalog(BaseModel):
 
     root: str
     taxonomy: Taxonomy | None
+    tags: TagVocabulary | None = Field(default=None, description="catalog/tags.yaml; no tag check without it")
     methods: dict[str, MethodEntry] = Field(default_factory=dict)
     benchmarks: dict[str, Benchmark] = Field(default_factory=dict)
     results: dict[str, ResultTable] = Field(default_factory=dict)

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ..bib.venues import short_venues
-from .models import Benchmark, Catalog, MethodEntry, Recipe, ResultTable, Taxonomy
+from .models import Benchmark, Catalog, MethodEntry, Recipe, ResultTable, TagVocabulary, Taxonomy
 
 SCHEMAS: dict[str, type[BaseModel]] = {
     "method": MethodEntry,
@@ -17,6 +17,7 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "results": ResultTable,
     "taxonomy": Taxonomy,
     "recipe": Recipe,
+    "tags": TagVocabulary,
 }
 SCHEMA_DIR = "schema"
 METHOD_HEADER = f"# yaml-language-server: $schema=../{SCHEMA_DIR}/method.schema.json"

@@ -52,6 +52,22 @@ def _check_venues(catalog: Catalog) -> Iterable[Problem]:
                           "name in paper.venue_full; a venue missing from the list is added in tools/bib/venues.py)")
 
 
+def _check_tags(catalog: Catalog) -> Iterable[Problem]:
+    """Every tag is a name of catalog/tags.yaml (one name per application and design, so filters do not split)."""
+    if catalog.tags is None:
+        return
+    for entry in catalog.methods.values():
+        for kind in ("applications", "design"):
+            known = catalog.tags.names(kind)
+            for i, tag in enumerate(getattr(entry.tags, kind)):
+                if tag in known:
+                    continue
+                hint = catalog.tags.suggestion(kind, tag)
+                fix = f"use '{hint}'" if hint else f"add it to tags.yaml first, or choose one of: {', '.join(known)}"
+                yield Problem(_file(catalog, entry.id), f"tags.{kind}[{i}]",
+                              f"'{tag}' is not in the tag vocabulary (catalog/tags.yaml); {fix}")
+
+
 def _paper_family(entry: MethodEntry) -> str:
     """Variants share their parent's paper; they count as one paper."""
     return entry.variant_of or entry.id
@@ -281,6 +297,7 @@ def validate(catalog: Catalog, registry: Collection[str] | None = None, today: d
     problems = [
         *_check_categories(catalog),
         *_check_venues(catalog),
+        *_check_tags(catalog),
         *_check_unique(catalog),
         *_check_variants(catalog),
         *_check_implementations(catalog, registry),
