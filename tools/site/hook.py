@@ -34,12 +34,15 @@ def _use_clone() -> None:
 _use_clone()
 
 from vpeft.errors import UserError  # noqa: E402
+from vpeft.site.build_info import BuildInfo, build_info  # noqa: E402
+from vpeft.site.headings import anchored  # noqa: E402
 from vpeft.site.render import SiteContent, fill_markers, render_site  # noqa: E402
 
 CATALOG_ENV = "VPEFT_CATALOG"
 log = logging.getLogger("mkdocs.plugins.vpeft")
 _content: SiteContent | None = None  # the last good build: mkdocs keeps this module between `serve` rebuilds
 _serving = False
+_info: BuildInfo | None = None
 
 
 def on_startup(command: str, **_: Any) -> None:
@@ -52,12 +55,27 @@ def catalog_dir(config: MkDocsConfig) -> Path:
     return Path(env) if env else Path(config.config_file_path).resolve().parent / "catalog"
 
 
+def on_config(config: MkDocsConfig, **_: Any) -> MkDocsConfig:
+    """The footer names the catalog commit and the build day (the home page asks readers to cite that commit)."""
+    global _info
+    _info = build_info(catalog_dir(config), config.repo_url)
+    if _info.repo_url:  # hand-written pages: their edit button opens the file in the docs folder on main
+        config.edit_uri = f"edit/{_info.branch}/{Path(config.docs_dir).name}/"
+    commit = _info.commit[:12] if _info.commit else "not in a git clone"
+    if _info.commit and _info.dirty:
+        commit += " plus uncommitted changes"
+    url = _info.commit_url()
+    shown = f'<a href="{url}">{commit}</a>' if url and not _info.dirty else commit
+    config.copyright = f"Catalog commit {shown} · built {_info.day}"
+    return config
+
+
 def on_files(files: Files, config: MkDocsConfig, **_: Any) -> Files:
     global _content
     from vpeft.catalog.service import valid_catalog
 
     try:
-        _content = render_site(valid_catalog(str(catalog_dir(config))))
+        _content = render_site(valid_catalog(str(catalog_dir(config))), info=_info)
     except UserError as exc:
         if not (_serving and _content is not None):
             raise PluginError(f"vpeft: {exc}") from None
@@ -80,6 +98,20 @@ def github_lists(text: str) -> str:
     item right after a paragraph line gets the blank line that Python-Markdown needs to start a list there."""
     text = re.sub(r"^   (?=\S)", "    ", text, flags=re.M)
     return re.sub(r"(?<=\S)\n(?=[ ]*(?:\d+\.|-) )", "\n\n", text)
+
+
+def on_page_content(html: str, page: Page, config: MkDocsConfig, **_: Any) -> str:
+    """Generated pages are raw HTML, which Markdown's toc extension does not read: give their headings the same
+    permalinks and the page its table of contents here. A method page's edit button opens its catalog entry."""
+    if page.file.generated_by is None:
+        return html
+    html, page.toc = anchored(html)
+    uri = page.file.src_uri
+    if _info is not None and uri.startswith("method/"):
+        page.edit_url = _info.edit_url(f"methods/{Path(uri).stem}.yaml")
+    else:
+        page.edit_url = None  # generated from several files: nothing to edit in the repository
+    return html
 
 
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, **_: Any) -> str:

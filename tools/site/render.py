@@ -17,9 +17,14 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from ..bib import EXTENSIONS, FORMATS, bibliography_files, bibtex_entry
+from datetime import date
+
+from ..catalog.added import added_dates
 from ..catalog.models import Benchmark, Catalog, MethodEntry
 from . import boards, figures, views
+from .build_info import BuildInfo
 from .links import page_title, relative, safe_url
+from .method_stats import SCORE_BACKBONE, SCORE_BENCHMARK, MethodStats, method_stats
 from .params import BACKBONE_LABEL, trainable_counts, usage_snippet
 from .views import Link
 
@@ -84,14 +89,23 @@ def fill_markers(text: str, fragments: dict[str, str]) -> str:
 # ---------------------------------------------------------------- pages
 
 
-def methods_page(catalog: Catalog) -> str:
+def score_label(catalog: Catalog) -> dict[str, str]:
+    """The heading of the methods table's score column, and what it holds."""
+    bench = catalog.benchmarks.get(SCORE_BENCHMARK)
+    name = bench.name if bench else SCORE_BENCHMARK
+    return {"name": f"Best {name} mean",
+            "title": f"the highest {name} {boards.headline_label(bench) if bench else 'mean'} among the method's rows "
+                     f"on {SCORE_BACKBONE}, from any source; computed by our code"}
+
+
+def methods_page(catalog: Catalog, stats: dict[str, MethodStats]) -> str:
     here = "methods.md"
-    rows = views.method_rows(catalog, list(catalog.methods.values()), here)
-    body = render("methods.html.j2", rows=rows, filters=views.filters(catalog))
+    rows = views.method_rows(catalog, list(catalog.methods.values()), here, stats)
+    body = render("methods.html.j2", rows=rows, filters=views.filters(catalog), score=score_label(catalog))
     return page("All methods", body, hide=("navigation", "toc"))
 
 
-def node_pages(catalog: Catalog) -> dict[str, str]:
+def node_pages(catalog: Catalog, stats: dict[str, MethodStats]) -> dict[str, str]:
     out = {}
     assert catalog.taxonomy is not None
     for node, _ in catalog.taxonomy.walk():
@@ -103,7 +117,7 @@ def node_pages(catalog: Catalog) -> dict[str, str]:
         ]
         body = render(
             "node.html.j2", node=node, path=path, children=children,
-            rows=views.method_rows(catalog, catalog.methods_in(node.id), here),
+            rows=views.method_rows(catalog, catalog.methods_in(node.id), here, stats), score=score_label(catalog),
             taxonomy_href=relative(here, "taxonomy.md"),
         )
         out[here] = page(node.name, body, hide=("toc",))
@@ -126,7 +140,8 @@ def taxonomy_page(catalog: Catalog) -> str:
     return page("Taxonomy", body)
 
 
-def method_view(catalog: Catalog, entry: MethodEntry, trainable: dict[str, int]) -> dict[str, Any]:
+def method_view(catalog: Catalog, entry: MethodEntry, trainable: dict[str, int], added: date | None = None,
+                info: BuildInfo | None = None) -> dict[str, Any]:
     here = views.method_page(entry.id)
     p = entry.paper
     assert catalog.taxonomy is not None
@@ -144,15 +159,17 @@ def method_view(catalog: Catalog, entry: MethodEntry, trainable: dict[str, int])
         "aliases": [a for a in entry.aliases if a != entry.name],
         "title": p.title,
         "authors": p.authors_read(),
-        "venue": views.venue_year(p.venue, p.year),
-        "venue_full": p.venue_full,
+        "venue": views.venue_line(p.venue, p.venue_full, p.year),
         "links": [link for link in links if link and link.href],
         "path": [Link(n.name, relative(here, views.node_page(n.id))) for n in catalog.taxonomy.path(entry.category)],
         "variant_of": Link(variant_of.name, relative(here, views.method_page(variant_of.id))) if variant_of else None,
         "variants": [Link(v.name, relative(here, views.method_page(v.id))) for v in variants],
         "applications": entry.tags.applications,
         "design": entry.tags.design,
-        "added": entry.added.isoformat() if entry.added else None,
+        "added": added.isoformat() if added else None,
+        "file": f"catalog/methods/{Path(catalog.files.get(f'methods/{entry.id}', entry.id + '.yaml')).name}",
+        "edit": info.edit_url(f"methods/{Path(catalog.files.get(f'methods/{entry.id}', entry.id + '.yaml')).name}")
+        if info else None,
         "summary": entry.summary,
         "implementation": entry.implementation,
         "trainable": f"{count:,}" if count is not None else None,
@@ -165,12 +182,14 @@ def method_view(catalog: Catalog, entry: MethodEntry, trainable: dict[str, int])
     }
 
 
-def method_pages(catalog: Catalog, trainable: dict[str, int]) -> dict[str, str]:
+def method_pages(catalog: Catalog, trainable: dict[str, int], added: dict[str, date | None],
+                 info: BuildInfo | None) -> dict[str, str]:
     out = {}
     for entry in catalog.methods.values():
         here = views.method_page(entry.id)
+        view = method_view(catalog, entry, trainable, added.get(entry.id), info)
         body = render(
-            "method.html.j2", m=method_view(catalog, entry, trainable), backbone=BACKBONE_LABEL,
+            "method.html.j2", m=view, backbone=BACKBONE_LABEL,
             taxonomy_href=relative(here, "taxonomy.md"),
         )
         out[here] = page(entry.name, body)
@@ -277,10 +296,12 @@ def bibliography_page(catalog: Catalog, downloads: dict[str, str]) -> str:
 # ---------------------------------------------------------------- fragments of hand-written pages
 
 
-def home_fragment(catalog: Catalog) -> str:
+def home_fragment(catalog: Catalog, added: dict[str, date | None]) -> str:
     here = "index.md"
     assert catalog.taxonomy is not None
-    newest = sorted(catalog.methods.values(), key=lambda m: (m.added is not None, m.added, m.id), reverse=True)
+    newest = sorted(catalog.methods.values(), key=lambda m: (added.get(m.id) is not None, added.get(m.id), m.id),
+                    reverse=True)
+    days = {added.get(m.id) for m in catalog.methods.values()}
     survey = catalog.taxonomy.survey
     return render(
         "home.html.j2",
@@ -291,10 +312,12 @@ def home_fragment(catalog: Catalog) -> str:
             "results": len(catalog.results),
             "rows": sum(len(t.rows) for t in catalog.results.values()),
         },
+        # one day for every entry (the catalog's first commit): a list of ten would say nothing, say that instead
+        same_day=next(iter(days)).isoformat() if len(days) == 1 and None not in days else None,
         newest=[
             {"link": Link(m.name, relative(here, views.method_page(m.id))),
              "venue": views.venue_year(m.paper.venue, m.paper.year),
-             "added": m.added.isoformat() if m.added else None}
+             "added": added[m.id].isoformat() if added.get(m.id) else None}  # type: ignore[union-attr]
             for m in newest[:NEWEST]
         ],
         survey={
@@ -330,11 +353,18 @@ def sources_fragment(catalog: Catalog) -> str:
 def nav(catalog: Catalog) -> list[Any]:
     """The navigation (titles escaped like page titles: themes print them as HTML)."""
     assert catalog.taxonomy is not None
-    nodes = [{page_title(n.name): views.node_page(n.id)} for n, _ in catalog.taxonomy.walk()]
+
+    def item(node: Any) -> dict[str, Any]:  # a node with children is a section: its own page first, then theirs
+        if not node.children:
+            return {page_title(node.name): views.node_page(node.id)}
+        return {page_title(node.name): [{f"All of {page_title(node.name)}": views.node_page(node.id)},
+                                        *(item(c) for c in node.children)]}
+
     boards = [{page_title(b.name): views.leaderboard_page(b.id)} for b in catalog.benchmarks.values()]
     return [
         {"Home": "index.md"},
-        {"Methods": [{"All methods": "methods.md"}, {"Taxonomy": "taxonomy.md"}, *nodes]},
+        {"Methods": [{"All methods": "methods.md"}, {"Taxonomy": "taxonomy.md"},
+                     *(item(n) for n in catalog.taxonomy.nodes)]},
         {"Leaderboards": [{"Overview": "leaderboards.md"}, *boards]},
         {"Reproduce": [{"Single runs": "reproduce.md"}, {"Sweeps, multi-GPU, clusters": "sweep.md"}]},
         {"Bibliography": "bibliography.md"},
@@ -343,23 +373,28 @@ def nav(catalog: Catalog) -> list[Any]:
     ]
 
 
-def render_site(catalog: Catalog, trainable: dict[str, int] | None = None) -> SiteContent:
-    """Every generated page. `trainable` (implementation id -> count) is computed from the registry when None."""
+def render_site(catalog: Catalog, trainable: dict[str, int] | None = None, info: BuildInfo | None = None,
+                added: dict[str, date | None] | None = None) -> SiteContent:
+    """Every generated page. `trainable` (implementation id -> count) is computed from the registry when None,
+    `added` (method id -> day) from git history (see tools/catalog/added.py); `info` gives the edit links."""
     if catalog.taxonomy is None:
         raise ValueError("the catalog has no taxonomy.yaml")
     if trainable is None:
         trainable = trainable_counts({m.implementation for m in catalog.methods.values() if m.implementation})
+    if added is None:
+        added = added_dates(catalog)
+    stats = method_stats(catalog, trainable)
     downloads = {f"{DOWNLOADS}/{name}": text for name, text in bibliography_files(catalog, BIB_STEM).items()}
     pages = {
-        "methods.md": methods_page(catalog),
+        "methods.md": methods_page(catalog, stats),
         "taxonomy.md": taxonomy_page(catalog),
         "leaderboards.md": leaderboards_page(catalog),
         "bibliography.md": bibliography_page(catalog, downloads),
-        **node_pages(catalog),
-        **method_pages(catalog, trainable),
+        **node_pages(catalog, stats),
+        **method_pages(catalog, trainable, added, info),
         **{views.leaderboard_page(b.id): leaderboard_page(catalog, b) for b in catalog.benchmarks.values()},
     }
-    fragments = {"home": home_fragment(catalog), "sources": sources_fragment(catalog)}
+    fragments = {"home": home_fragment(catalog, added), "sources": sources_fragment(catalog)}
     return SiteContent(pages=pages, downloads=downloads, fragments=fragments, nav=nav(catalog))
 
 

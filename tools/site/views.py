@@ -6,7 +6,10 @@ catalog, trainable parameters from `tools.site.params`. Text stays plain `str`: 
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..catalog.derived import aggregates, row_ppt, task_ppt
 from ..catalog.models import Benchmark, Catalog, MethodEntry, Protocol, ResultRow, ResultTable, TaxonomyNode
@@ -60,6 +63,24 @@ def venue_year(paper_venue: str | None, year: int | None) -> str:
     return " ".join(str(x) for x in (paper_venue, year) if x) or "venue not verified"
 
 
+def venue_line(paper_venue: str | None, venue_full: str | None, year: int | None) -> str:
+    """'ICLR 2022 · International Conference on Learning Representations': the long form without what the short
+    one already says (its '(ICLR)', 'ICLR 2022', a year standing as its own field), so nothing is said twice."""
+    short = venue_year(paper_venue, year)
+    rest = venue_full or ""
+    if paper_venue:
+        name = re.escape(paper_venue)
+        rest = re.sub(rf"\(\s*{name}(\s+{year})?\s*\)", "", rest)
+        if year:
+            rest = re.sub(rf"\b{name}\s+{year}\b", "", rest)
+    if year:
+        rest = re.sub(rf"[,\s]+{year}\b(?=\s*(,|$))", "", rest)
+    rest = re.sub(r"\s+", " ", re.sub(r"(\s*,)+", ",", rest)).strip(" ,;")
+    if not rest or rest.lower() in {short.lower(), (paper_venue or "").lower()}:
+        return short
+    return f"{short} · {rest}"
+
+
 # ---------------------------------------------------------------- methods table
 
 
@@ -75,9 +96,10 @@ class MethodRow:
     code: Link | None
     implementation: str | None
     search: str  # text the search box matches besides the visible cells: aliases, title, authors
+    stats: Any = None  # method_stats.MethodStats: parameter counts and best VTAB-1k mean (None: not shown)
 
 
-def method_row(catalog: Catalog, entry: MethodEntry, here: str) -> MethodRow:
+def method_row(catalog: Catalog, entry: MethodEntry, here: str, stats: Any = None) -> MethodRow:
     path = catalog.taxonomy.path(entry.category) if catalog.taxonomy else []
     leaf = path[-1] if path else None
     code = safe_url(entry.code_url)
@@ -92,11 +114,15 @@ def method_row(catalog: Catalog, entry: MethodEntry, here: str) -> MethodRow:
         code=Link("code", code) if code else None,
         implementation=entry.implementation,
         search=" ".join([*entry.aliases, entry.paper.title or "", *entry.paper.authors_read()]),
+        stats=stats,
     )
 
 
-def method_rows(catalog: Catalog, entries: list[MethodEntry], here: str) -> list[MethodRow]:
-    return [method_row(catalog, e, here) for e in sorted(entries, key=lambda e: e.name.lower())]
+def method_rows(catalog: Catalog, entries: list[MethodEntry], here: str,
+                stats: Mapping[str, Any] | None = None) -> list[MethodRow]:
+    """Rows of the methods table; `stats` (method id -> MethodStats) adds the parameter and score columns."""
+    return [method_row(catalog, e, here, (stats or {}).get(e.id))
+            for e in sorted(entries, key=lambda e: e.name.lower())]
 
 
 @dataclass(frozen=True)
