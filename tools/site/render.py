@@ -8,6 +8,7 @@ ever a template variable, so it is never read as a template either.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -17,8 +18,6 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from ..bib import EXTENSIONS, FORMATS, bibliography_files, bibtex_entry
-from datetime import date
-
 from ..catalog.added import added_dates
 from ..catalog.models import Benchmark, Catalog, MethodEntry
 from . import boards, figures, views
