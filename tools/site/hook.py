@@ -106,6 +106,9 @@ def on_page_content(html: str, page: Page, config: MkDocsConfig, **_: Any) -> st
     if page.file.generated_by is None:
         return html
     html, page.toc = anchored(html)
+    # tables and figures stay out of the search index: glued cells make unreadable snippets and bury the pages
+    html = html.replace('<div class="vpeft-scroll"', '<div data-search-exclude class="vpeft-scroll"')
+    html = html.replace('<figure class="vpeft-figure', '<figure data-search-exclude class="vpeft-figure')
     uri = page.file.src_uri
     if _info is not None and uri.startswith("method/"):
         page.edit_url = _info.edit_url(f"methods/{Path(uri).stem}.yaml")
@@ -122,4 +125,5 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, **_: Any) 
     if contributing.is_file():  # trusted Markdown from the repository, shown without its own first heading
         text = contributing.read_text(encoding="utf-8").split("\n", 1)[1]
         fragments["contributing"] = github_lists(text)
-    return fill_markers(markdown, fragments)
+    # hand-written pages are written for GitHub too (3-space list nesting): read their lists as GitHub does
+    return fill_markers(github_lists(markdown), fragments)

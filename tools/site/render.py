@@ -71,10 +71,11 @@ def render(template: str, **context: Any) -> str:
     return ENV.get_template(template).render(**context)
 
 
-def page(title: str, body: str, hide: tuple[str, ...] = ()) -> str:
+def page(title: str, body: str, hide: tuple[str, ...] = (), meta: dict[str, Any] | None = None) -> str:
     front: dict[str, Any] = {"title": page_title(title)}
     if hide:
         front["hide"] = list(hide)
+    front.update(meta or {})
     return "---\n" + yaml.safe_dump(front, allow_unicode=True, sort_keys=False) + "---\n\n" + body.strip() + "\n"
 
 
@@ -191,8 +192,30 @@ def method_pages(catalog: Catalog, trainable: dict[str, int], added: dict[str, d
             "method.html.j2", m=view, backbone=BACKBONE_LABEL,
             taxonomy_href=relative(here, "taxonomy.md"),
         )
-        out[here] = page(entry.name, body)
+        out[here] = page(entry.name, body, meta=search_meta(catalog, entry))
     return out
+
+
+def reporting_tables(catalog: Catalog, entry: MethodEntry) -> int:
+    """How many result tables report the entry (or, for an entry with variants, any member of its family)."""
+    members = views.family_ids(catalog, entry)
+    return sum(1 for t in catalog.results.values() if any(r.method in members for r in t.rows))
+
+
+def search_meta(catalog: Catalog, entry: MethodEntry) -> dict[str, Any]:
+    """What the search index adds to a method page.
+
+    - `tags`: the paper's authors and venue, a field apart from the page text and matched ahead of it, each as one
+      token (so "Edward Hu" finds LoRA first). The theme's results do not show it. Escaped like every page text.
+    - `boost`: 1 + the number of result tables that report the method, halved for a variant of another entry.
+      Every search word is a prefix search, and a rare word that merely starts with the query ("lorand" for
+      "lora") otherwise outranks the common one; the method more tables report is the likelier target ("lora":
+      LoRA, 16 tables, before LoRand, 5), and an entry comes before its variants ("Menglin Jia": VPT first).
+    """
+    fields = [*entry.paper.authors_read(), views.venue_year(entry.paper.venue, entry.paper.year)]
+    boost = (1 + reporting_tables(catalog, entry)) * (0.5 if entry.variant_of else 1)
+    meta: dict[str, Any] = {"tags": [str(escape(f)) for f in dict.fromkeys(fields) if f], "search": {"boost": boost}}
+    return meta
 
 
 def plot_svg(points: list[tuple[str, float, float, str | None]], y_title: str, title: str,

@@ -1,0 +1,66 @@
+/* vpeft site reading aids. Part of vpeft (MIT licence). Without this script every page is complete.
+   - Anything that scrolls sideways (tables, figures, code) gets a visible hint and can take the keyboard focus
+     (so it can be scrolled without a mouse), and is named for screen readers.
+   - On a phone, a leaderboard's Kind and Params columns step aside so the scores come right after the name. */
+(function () {
+  "use strict";
+
+  var SCROLLERS = ".vpeft-scroll, .vpeft-figure, .md-typeset pre > code";
+  var ASIDE = { "Kind": true, "Params": true };
+
+  function label(box) {
+    var caption = box.querySelector("caption, figcaption, title");
+    var text = caption ? caption.textContent.trim() : "";
+    return (text ? text.slice(0, 80) : (box.tagName === "CODE" ? "code" : "table")) + " (scrolls sideways)";
+  }
+
+  function hint(box) {
+    var prev = box.previousElementSibling;
+    if (prev && prev.classList.contains("vpeft-scroll-hint")) return prev;
+    if (box.tagName === "CODE") return null;  // code blocks: the focus ring and the shadow are the hint
+    var p = document.createElement("p");
+    p.className = "vpeft-scroll-hint";
+    p.setAttribute("aria-hidden", "true");
+    p.textContent = "Scroll sideways to see all of it \u2192";
+    box.parentNode.insertBefore(p, box);
+    return p;
+  }
+
+  function mark(box) {
+    var wide = box.scrollWidth > box.clientWidth + 1;
+    box.classList.toggle("vpeft-overflows", wide);
+    var h = hint(box);
+    if (h) h.hidden = !wide;
+    if (wide) {
+      if (!box.hasAttribute("tabindex")) box.setAttribute("tabindex", "0");
+      if (box.tagName !== "CODE" && !box.hasAttribute("role")) box.setAttribute("role", "region");
+      if (!box.hasAttribute("aria-label")) box.setAttribute("aria-label", label(box));
+    }
+  }
+
+  function asideColumns(table) {
+    var head = table.tHead && table.tHead.rows[0];
+    if (!head) return;
+    Array.prototype.forEach.call(head.cells, function (th, i) {
+      if (!ASIDE[th.textContent.trim()]) return;
+      th.classList.add("vpeft-aside");
+      Array.prototype.forEach.call(table.tBodies, function (body) {
+        Array.prototype.forEach.call(body.rows, function (row) {
+          if (row.cells[i]) row.cells[i].classList.add("vpeft-aside");
+        });
+      });
+    });
+  }
+
+  function init() {
+    document.querySelectorAll("table.vpeft-lines").forEach(asideColumns);
+    var boxes = document.querySelectorAll(SCROLLERS);
+    var all = function () { boxes.forEach(mark); };
+    all();
+    window.addEventListener("resize", all);
+    document.addEventListener("toggle", all, true);  // a <details> opened: its figure may now overflow
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();
