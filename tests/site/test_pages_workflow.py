@@ -37,7 +37,8 @@ def test_build_job_builds_strictly_with_the_repository_addresses_then_uploads() 
     assert "--strict" in build["run"] and "--site-dir public" in build["run"]
     assert {"VPEFT_REPO_URL", "VPEFT_SITE_URL"} <= set(build["env"])
     assert "steps.pages.outputs.base_url" in build["env"]["VPEFT_SITE_URL"]
-    order = [i for i, s in enumerate(steps) if "mkdocs build" in s.get("run", "") or "upload-pages" in s.get("uses", "")]
+    order = [i for i, s in enumerate(steps)
+             if "mkdocs build" in s.get("run", "") or "upload-pages" in s.get("uses", "")]
     assert order == sorted(order) and len(order) == 2
     assert next(s for s in steps if "upload-pages" in s.get("uses", ""))["with"]["path"] == "public"
 
