@@ -1,6 +1,7 @@
 /* vpeft site reading aids. Part of vpeft (MIT licence). Without this script every page is complete.
    - Anything that scrolls sideways (tables, figures, code) gets a visible hint and can take the keyboard focus
      (so it can be scrolled without a mouse), and is named for screen readers.
+   - The theme's search dialog gets an accessible name.
    - On a phone, a leaderboard's Kind and Params columns step aside so the scores come right after the name. */
 (function () {
   "use strict";
@@ -52,7 +53,16 @@
     });
   }
 
+  // The theme's search dialog and its toggle have no accessible name (axe: aria-dialog-name, label).
+  function nameTheSearch() {
+    var dialog = document.querySelector(".md-search[role=dialog]");
+    if (dialog && !dialog.hasAttribute("aria-label")) dialog.setAttribute("aria-label", "Search");
+    var toggle = document.getElementById("__search");
+    if (toggle && !toggle.hasAttribute("aria-label")) toggle.setAttribute("aria-label", "Open the search");
+  }
+
   function init() {
+    nameTheSearch();
     document.querySelectorAll("table.vpeft-lines").forEach(asideColumns);
     var boxes = document.querySelectorAll(SCROLLERS);
     var all = function () { boxes.forEach(mark); };
