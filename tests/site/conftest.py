@@ -15,6 +15,9 @@ import pytest
 
 from tests.conftest import ROOT
 
+TEST_REPO_URL = "https://github.com/example-owner/vpeft"
+TEST_SITE_URL = "https://example-owner.github.io/vpeft/"
+
 
 @dataclass
 class Built:
@@ -27,7 +30,8 @@ class Built:
 def real_site(tmp_path_factory: pytest.TempPathFactory) -> Built:
     """`mkdocs build --strict` of the real catalog, as a newcomer runs it (timed, process start included)."""
     out = tmp_path_factory.mktemp("public")
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    # the repository and site addresses, as the Pages workflow passes them (mkdocs.yml reads them; none by default)
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "VPEFT_REPO_URL": TEST_REPO_URL, "VPEFT_SITE_URL": TEST_SITE_URL}
     env.pop("VPEFT_CATALOG", None)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
