@@ -20,7 +20,8 @@ from .models import Catalog
 GIT_TIMEOUT_S = 20
 
 
-def _git(folder: Path, *args: str) -> str | None:
+def git_output(folder: Path, *args: str) -> str | None:
+    """The output of `git ARGS` run in `folder`, or None when git is missing or fails (not a clone)."""
     try:
         proc = subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, timeout=GIT_TIMEOUT_S,
                               check=False)
@@ -32,9 +33,9 @@ def _git(folder: Path, *args: str) -> str | None:
 def _git_log(folder: Path) -> str | None:
     """Oldest-first log of the files added or renamed under `folder`, or None when git cannot tell (no git, not a
     clone, or a shallow clone: there every file looks added by the oldest commit it has)."""
-    if (_git(folder, "rev-parse", "--is-shallow-repository") or "").strip() != "false":
+    if (git_output(folder, "rev-parse", "--is-shallow-repository") or "").strip() != "false":
         return None
-    return _git(folder, "log", "--reverse", "--diff-filter=AR", "-M", "--name-status", "--format=%x00%ad",
+    return git_output(folder, "log", "--reverse", "--diff-filter=AR", "-M", "--name-status", "--format=%x00%ad",
                 "--date=short", "--", ".")
 
 

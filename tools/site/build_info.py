@@ -7,14 +7,12 @@ else); the Pages workflow sets it from GitHub (VPEFT_REPO_URL). Without it, page
 from __future__ import annotations
 
 import os
-import subprocess
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..catalog.added import git_output
 from .links import safe_url
-
-GIT_TIMEOUT_S = 20
 
 
 @dataclass(frozen=True)
@@ -36,12 +34,8 @@ class BuildInfo:
 
 
 def _git(folder: Path, *args: str) -> str | None:
-    try:
-        proc = subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, timeout=GIT_TIMEOUT_S,
-                              check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return proc.stdout.strip() if proc.returncode == 0 else None
+    out = git_output(folder, *args)
+    return out.strip() if out is not None else None
 
 
 def build_day() -> str:

@@ -275,7 +275,7 @@ def leaderboard_page(catalog: Catalog, bench: Benchmark) -> str:
         index_href=relative(here, "leaderboards.md"), method_boards=method_boards,
         mean_label=boards.headline_label(bench),
     )
-    return page(f"{bench.name} leaderboard", body, hide=("navigation", "toc"))
+    return page(f"{bench.name} leaderboard", body, hide=("navigation",))  # toc: each backbone and table
 
 
 def leaderboards_page(catalog: Catalog) -> str:
