@@ -98,8 +98,11 @@ def score_label(catalog: Catalog) -> dict[str, str]:
                      f"on {SCORE_BACKBONE}, from any source; computed by our code"}
 
 
-def methods_page(catalog: Catalog, stats: dict[str, MethodStats]) -> str:
+def methods_page(catalog: Catalog, stats: dict[str, MethodStats] | None = None) -> str:
+    """The all-methods page; `stats` (see method_stats) computed without registry counts when not given."""
     here = "methods.md"
+    if stats is None:
+        stats = method_stats(catalog, {})
     rows = views.method_rows(catalog, list(catalog.methods.values()), here, stats)
     body = render("methods.html.j2", rows=rows, filters=views.filters(catalog), score=score_label(catalog))
     return page("All methods", body, hide=("navigation", "toc"))
