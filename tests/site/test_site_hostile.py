@@ -28,10 +28,11 @@ EVIL_URL = "https://evil.example/\"><script>alert('xss-url')</script>"
 
 
 def hostile_entry() -> dict:
+    # every free-text field carries the payload; `venue` is a short name from a fixed list (validate refuses others)
     return {
         "id": "evil", "name": f"Evil {P}", "aliases": [f"alias {P}", f"row {P}"],
         "paper": {
-            "title": f"title {P}", "authors": [f"author, {P}"], "venue": f"venue {P}", "venue_full": f"full {P}",
+            "title": f"title {P}", "authors": [f"author, {P}"], "venue": "ICLR", "venue_full": f"full {P}",
             "year": 2023, "arxiv": "2301.09999", "doi": "10.1234/x\"><script>alert('xss-doi')</script>",
             "url": EVIL_URL,
         },
