@@ -41,17 +41,31 @@ def test_pareto_front() -> None:
     assert pareto_front(items) == {0, 1, 3}
 
 
-def test_plot_is_log_scaled_and_leaves_out_zero_parameters() -> None:
+def test_pareto_front_counts_a_zero_parameter_baseline() -> None:
+    """A frozen backbone (0 parameters) with a higher score than a method beats it: the method is off the front."""
+    items = [PlotInput("Frozen", 0.0, 71.3, None), PlotInput("BitFit", 0.1, 70.0, None),
+             PlotInput("LoRA", 0.3, 72.0, None), PlotInput("AdaptFormer", 0.5, 71.9, None),
+             PlotInput("Full", 87.0, 75.0, None)]
+    assert pareto_front(items) == {0, 2, 4}
+    plot = accuracy_plot(items, "score")
+    assert plot is not None and plot.zero_params == ["Frozen"]
+    assert [p.label for p in plot.points if p.on_front] == ["Frozen", "LoRA", "Full"]
+    assert pareto_front([PlotInput("a", 1.0, 70, None), PlotInput("b", 1.0, 70, None)]) == {0}
+
+
+def test_plot_is_log_scaled_and_draws_zero_parameters_apart() -> None:
     items = [PlotInput("zero", 0.0, 50, None), PlotInput("small", 0.01, 60, None), PlotInput("big", 100.0, 70, None)]
     plot = accuracy_plot(items, "score")
-    assert plot is not None and plot.left_out == ["zero"]
-    small, big = plot.points
+    assert plot is not None and plot.zero_params == ["zero"]
+    zero, small, big = plot.points
     ticks = [t.pos for t in plot.x_ticks]
-    assert [t.label for t in plot.x_ticks] == ["0.01M", "0.1M", "1M", "10M", "100M"]
-    gaps = {round(b - a, 1) for a, b in zip(ticks, ticks[1:], strict=False)}
+    assert [t.label for t in plot.x_ticks] == ["0", "0.01M", "0.1M", "1M", "10M", "100M"]
+    gaps = {round(b - a, 1) for a, b in zip(ticks[1:], ticks[2:], strict=False)}
     assert len(gaps) == 1  # equal distance per decade
-    assert small.x == ticks[0] and big.x == ticks[-1]
-    assert accuracy_plot(items[:2], "score") is None
+    assert zero.x == ticks[0] < plot.axis_break < small.x == ticks[1] and big.x == ticks[-1]
+    assert accuracy_plot(items[:1], "score") is None
+    no_zero = accuracy_plot(items[1:], "score")
+    assert no_zero is not None and no_zero.axis_break is None and no_zero.x_ticks[0].label == "0.01M"
 
 
 def test_method_page_shows_the_registry_count(small_catalog: Path) -> None:

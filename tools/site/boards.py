@@ -36,6 +36,8 @@ class Headline:
 
 def headline(table: ResultTable, row: ResultRow, bench: Benchmark) -> Headline:
     """The number a leaderboard line shows for a row (see the module docstring)."""
+    if len(bench.tasks) == 1 or not bench.averaged:
+        return Headline(row.scores.get(bench.tasks[0].id) if bench.tasks else None, False)
     comp = recompute(row, bench, 1)
     if comp is not None:
         value = comp.mean_of_group_means if bench.groups else comp.task_mean
@@ -45,8 +47,6 @@ def headline(table: ResultTable, row: ResultRow, bench: Benchmark) -> Headline:
         agg = aggregates(row, bench)
         if agg.task_mean is not None:
             return Headline(agg.task_mean, False)
-    if len(bench.tasks) == 1:
-        return Headline(row.scores.get(bench.tasks[0].id), False)
     return Headline(row.published.mean, row.published.mean is not None)
 
 
@@ -54,8 +54,17 @@ def headline_label(bench: Benchmark) -> str:
     if bench.groups:
         return f"average of the {len(bench.groups)} group means"
     if len(bench.tasks) == 1:
-        return bench.tasks[0].name
+        return bench.tasks[0].metric
+    if not bench.averaged:  # no average is meaningful (COCO's box and mask AP): the first task stands for the row
+        return f"{bench.tasks[0].metric} (the benchmark is not averaged; other tasks in the per-task tables)"
     return f"average over {len(bench.tasks)} tasks"
+
+
+def headline_axis(bench: Benchmark) -> str:
+    """The y axis title of a board's plot: the metric itself on single-task and unaveraged boards."""
+    if len(bench.tasks) == 1 or not bench.averaged:
+        return bench.tasks[0].metric
+    return f"{headline_label(bench)} (%)"
 
 
 def line_key(row: ResultRow) -> str:

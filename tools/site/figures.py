@@ -122,11 +122,13 @@ class Plot:
     front: str  # SVG polyline points of the Pareto front, as a staircase
     x_title: str
     y_title: str
-    left_out: list[str]  # labels that cannot sit on a log axis (zero parameters)
+    zero_params: list[str]  # labels drawn in the "0" column left of the log axis
+    axis_break: float | None  # x of the mark between the "0" column and the log axis
 
 
 def pareto_front(items: list[PlotInput]) -> set[int]:
-    """Indices of the points no other point beats on both axes (fewer parameters and a higher score)."""
+    """Indices of the points no other point beats: none with at most as many parameters and a higher score, or
+    fewer parameters and the same score. Every point counts, baselines and zero-parameter points included."""
     front: set[int] = set()
     best = -math.inf
     for i in sorted(range(len(items)), key=lambda i: (items[i].params_m, -items[i].score)):
@@ -169,22 +171,32 @@ def _place_labels(xs: list[float], ys: list[float], labels: list[str], right_edg
     return out
 
 
+ZERO_GAP = 40  # room left of the log axis for the points with zero trainable parameters
+
+
 def accuracy_plot(items: list[PlotInput], y_title: str, width: int = 900, height: int = 560) -> Plot | None:
-    """Score against trainable parameters on a log scale; None when fewer than two points can be drawn."""
-    left_out = [i.label for i in items if i.params_m <= 0]
-    items = [i for i in items if i.params_m > 0]
+    """Score against trainable parameters on a log scale; None when fewer than two points can be drawn.
+
+    Points with zero trainable parameters (a frozen backbone) cannot sit on a log axis: they are drawn in a column
+    of their own marked "0" left of it, and they take part in the Pareto front like every other point (a frozen
+    backbone with a higher score than a method beats it outright)."""
     if len(items) < 2:
         return None
+    zeros = [i.label for i in items if i.params_m <= 0]
+    positive = [i for i in items if i.params_m > 0] or [PlotInput("", 1.0, 0.0, None)]
     left, top, right, bottom = 56, 16, width - 16, height - 48
-    lo = math.floor(math.log10(min(i.params_m for i in items)))
-    hi = math.ceil(math.log10(max(i.params_m for i in items)))
+    axis_left = left + ZERO_GAP if zeros else left
+    lo = math.floor(math.log10(min(i.params_m for i in positive)))
+    hi = math.ceil(math.log10(max(i.params_m for i in positive)))
     hi = max(hi, lo + 1)
     y_lo = math.floor(min(i.score for i in items) / 5) * 5
     y_hi = math.ceil(max(i.score for i in items) / 5) * 5
     y_hi = max(y_hi, y_lo + 5)
 
     def px(v: float) -> float:
-        return round(left + (math.log10(v) - lo) / (hi - lo) * (right - left), 1)
+        if v <= 0:
+            return float(left + ZERO_GAP // 2)
+        return round(axis_left + (math.log10(v) - lo) / (hi - lo) * (right - axis_left), 1)
 
     def py(v: float) -> float:
         return round(bottom - (v - y_lo) / (y_hi - y_lo) * (bottom - top), 1)
@@ -207,9 +219,12 @@ def accuracy_plot(items: list[PlotInput], y_title: str, width: int = 900, height
     ]
     step = 1 if y_hi - y_lo <= 30 else 5
     y_ticks = [Tick(py(v), str(v)) for v in range(y_lo, y_hi + 1, step if (y_hi - y_lo) // step <= 12 else 5)]
+    x_ticks = [Tick(px(0.0), "0")] if zeros else []
+    x_ticks += [Tick(px(10.0**e), _params_label(10.0**e)) for e in range(lo, hi + 1)]
     return Plot(
         width=width, height=height, left=left, top=top, right=right, bottom=bottom,
-        x_ticks=[Tick(px(10.0**e), _params_label(10.0**e)) for e in range(lo, hi + 1)],
-        y_ticks=y_ticks, points=points, front=" ".join(f"{x},{y}" for x, y in stairs),
-        x_title="trainable parameters (millions, log scale)", y_title=y_title, left_out=left_out,
+        x_ticks=x_ticks, y_ticks=y_ticks, points=points, front=" ".join(f"{x},{y}" for x, y in stairs),
+        x_title="trainable parameters (millions, log scale; 0 drawn apart)" if zeros
+        else "trainable parameters (millions, log scale)",
+        y_title=y_title, zero_params=zeros, axis_break=float(axis_left - ZERO_GAP // 4) if zeros else None,
     )

@@ -221,35 +221,29 @@ def search_meta(catalog: Catalog, entry: MethodEntry) -> dict[str, Any]:
     return meta
 
 
-def plot_svg(points: list[tuple[str, float, float, str | None]], y_title: str, title: str,
-             plot_id: str) -> Markup | None:
-    items = [figures.PlotInput(label, params, value, href) for label, params, value, href in points]
-    plot = figures.accuracy_plot(items, y_title)
-    if plot is None:
-        return None
-    return Markup(render("plot.svg.j2", plot=plot, plot_id=plot_id, title=title))
-
-
-def plot_caption(left_out: list[str], what: str) -> str:
-    text = (f"{what} against trainable parameters (log scale), one point per method. Filled points joined by the "
-            "line form the Pareto front: no other method has both fewer parameters and a higher score.")
-    if left_out:
-        text += f" Not drawn (zero trainable parameters cannot sit on a log scale): {', '.join(left_out)}."
+def plot_caption(what: str, zero_params: list[str]) -> str:
+    text = (f"{what} against trainable parameters (log scale), one point per method or baseline. Filled points "
+            "joined by the line form the Pareto front, computed over every point drawn, baselines included: no "
+            "other point has at most as many parameters and a higher score.")
+    if zero_params:
+        text += (f" Zero trainable parameters cannot sit on a log scale: {', '.join(zero_params)} "
+                 "is drawn in the column marked 0 on the left.")
     return text
 
 
 def board_plots(board: boards.MethodBoard, bench: Benchmark) -> list[boards.Plot]:
     """One plot per column that has points, the paper-reported one first (shown; the others fold away)."""
     out = []
+    y_title = boards.headline_axis(bench)
     for i, column in enumerate(board.columns):
         points = boards.paper_points(board, i)
-        what = f"{column.title}: {board.mean_label}"
-        svg = plot_svg(points, f"{board.mean_label} (%)", f"{bench.name}, {board.backbone}: {what}",
-                       f"plot-{board.anchor}-{i}")
-        if svg is not None:
-            left_out = [label for label, params, _, _ in points if params == 0]
-            out.append(boards.Plot(column.title.lower() if i else "paper-reported", svg,
-                                   plot_caption(left_out, column.title)))
+        what = f"{bench.name} on {board.backbone}, {column.title.lower()} numbers: {board.mean_label}"
+        plot = figures.accuracy_plot([figures.PlotInput(*p) for p in points], y_title)
+        if plot is None:
+            continue
+        svg = Markup(render("plot.svg.j2", plot=plot, plot_id=f"plot-{board.anchor}-{i}", title=what))
+        out.append(boards.Plot(column.title.lower() if i else "paper-reported", svg,
+                               plot_caption(what[0].upper() + what[1:], plot.zero_params)))
     return out
 
 
@@ -265,7 +259,7 @@ def leaderboard_page(catalog: Catalog, bench: Benchmark) -> str:
         groups.append({"id": kind, "title": title, "empty": empty,
                        "boards": [views.board(catalog, t, bench, here) for t in tables]})
     method_boards = []
-    if bench.averaged or len(bench.tasks) == 1:
+    if bench.tasks:
         for mb in boards.method_boards(catalog, bench, here):
             method_boards.append(replace(mb, plots=board_plots(mb, bench)))
     note = ""
