@@ -167,12 +167,35 @@
     apply();
   }
 
-  // ------------------------------------------------------------ filters of the per-method leaderboards
+  // ------------------------------------------------------------ sorting kept in the address
+
+  // A sorted table with an id (other than the all-methods table, whose form keeps sort= and dir=) writes
+  // sort-<id>=<column>-<asc|desc> to the address, and a shared address sorts it again.
+  function keepSort(table) {
+    if (!table.id || document.querySelector('form[data-filter-for="' + table.id + '"]')) return;
+    var key = "sort-" + table.id;
+    table.addEventListener("vpeft:sorted", function (e) {
+      var params = new URLSearchParams(window.location.search);
+      params.set(key, e.detail.index + "-" + (e.detail.descending ? "desc" : "asc"));
+      history.replaceState(null, "", window.location.pathname + "?" + params.toString() + window.location.hash);
+    });
+    var wanted = /^(\d+)-(asc|desc)$/.exec(new URLSearchParams(window.location.search).get(key) || "");
+    if (wanted && table.tHead.rows[0].cells[+wanted[1]]) sortTable(table, +wanted[1], wanted[2] === "desc");
+  }
+
+  // ------------------------------------------------------------ filters of the leaderboards
 
   // Columns by source kind (paper / benchmark / reproduced), and numbers by how they were selected: a number chosen
-  // on the test set is masked, and so is every difference (Δ) taken against a masked paper-reported number.
+  // on the test set is masked, and so is every difference (Δ) taken against a masked paper-reported number. A
+  // parameter budget hides the rows above it (and those without a count); the heat map shades every column. The
+  // form's state lives in the address.
   function setupBoardFilters(form) {
     var cells = document.querySelectorAll("table.vpeft-lines [data-col-kind]");
+    var rows = document.querySelectorAll("table.vpeft-board tbody tr[data-params]");
+    var tables = document.querySelectorAll("table.vpeft-board");
+    var count = document.querySelector("[data-board-count]");
+    var checks = ["kind-paper", "kind-benchmark", "kind-reproduced", "hide-test", "hide-unknown", "heat"];
+
     function apply() {
       var hideTest = form.elements["hide-test"].checked, hideUnknown = form.elements["hide-unknown"].checked;
       function masked(selection) {
@@ -184,10 +207,47 @@
         var hide = masked(cell.getAttribute("data-selection")) || masked(cell.getAttribute("data-paper-selection"));
         cell.classList.toggle("vpeft-masked", cell.tagName === "TD" && hide);
       });
+      var budget = parseFloat(form.elements.budget.value), shownRows = 0;
+      Array.prototype.forEach.call(rows, function (row) {
+        var params = row.getAttribute("data-params");
+        var hide = !isNaN(budget) && (params === "" || parseFloat(params) > budget);
+        row.hidden = hide;
+        if (!hide) shownRows++;
+      });
+      if (count) count.textContent = isNaN(budget) ? "" :
+        shownRows + " of " + rows.length + " rows within " + budget + " M trainable parameters";
+      var heat = form.elements.heat.checked;
+      Array.prototype.forEach.call(tables, function (t) { t.classList.toggle("vpeft-heatmap", heat); });
     }
-    form.addEventListener("change", apply);
+
+    function writeUrl() {
+      var params = new URLSearchParams(window.location.search);
+      checks.forEach(function (name) {
+        var el = form.elements[name];
+        if (el.checked === el.defaultChecked) params.delete(name); else params.set(name, el.checked ? "1" : "0");
+      });
+      var budget = form.elements.budget.value.trim();
+      if (budget) params.set("budget", budget); else params.delete("budget");
+      var query = params.toString();
+      history.replaceState(null, "", window.location.pathname + (query ? "?" + query : "") + window.location.hash);
+    }
+
+    function readUrl() {
+      var params = new URLSearchParams(window.location.search);
+      checks.forEach(function (name) {
+        var value = params.get(name);
+        if (value !== null) form.elements[name].checked = value === "1";
+      });
+      if (params.get("budget") !== null) form.elements.budget.value = params.get("budget");
+    }
+
+    function update() { apply(); writeUrl(); }
+    form.addEventListener("change", update);
+    form.addEventListener("input", update);
     form.addEventListener("submit", function (e) { e.preventDefault(); });
+    form.addEventListener("reset", function () { setTimeout(update, 0); });
     form.hidden = false;
+    readUrl();
     apply();
   }
 
@@ -195,6 +255,7 @@
     Array.prototype.forEach.call(document.querySelectorAll("table[data-sortable]"), makeSortable);
     Array.prototype.forEach.call(document.querySelectorAll("form[data-filter-for]"), setupFilters);
     Array.prototype.forEach.call(document.querySelectorAll("form[data-board-filters]"), setupBoardFilters);
+    Array.prototype.forEach.call(document.querySelectorAll("table[data-sortable][id]"), keepSort);
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);

@@ -13,7 +13,7 @@ Rules (stated on the page too):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..catalog.derived import aggregates
 from ..catalog.lineage import RowRef, lineage_groups
@@ -21,7 +21,7 @@ from ..catalog.models import Benchmark, Catalog, ResultRow, ResultTable
 from ..catalog.names import clean_label
 from ..catalog.result_checks import recompute
 from .links import relative, safe_url
-from .views import Cell, Link, fmt, fmt_params, leaderboard_page, method_page
+from .views import Cell, Link, fmt, fmt_params, leaderboard_page, mark_columns, method_page
 
 BASELINES = {"full-fine-tuning": "Full fine-tuning", "linear-probing": "Linear probing", "partial-1": "Partial-1",
              "mlp-3": "MLP-3", "frozen-backbone": "Frozen backbone"}
@@ -110,6 +110,7 @@ class Line:
     kind: str
     params: Cell
     cells: list[SourceCell | None]  # in the order of Board.columns
+    rank: Cell = Cell("")  # place by the board's ranking column; equal numbers share a place
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,9 @@ class MethodBoard:
     mean_label: str
     columns: list[Column]
     lines: list[Line]
+    rank_by: int = 0  # the column the rank follows: the one with the most numbers, paper-reported on a tie
     plots: list[Plot] = field(default_factory=list)  # filled by the renderer: paper-reported first
+    files: list[Link] = field(default_factory=list)  # its CSV and JSON downloads, filled by the renderer
 
 
 @dataclass(frozen=True)
@@ -253,9 +256,32 @@ def method_boards(catalog: Catalog, bench: Benchmark, here: str) -> list[MethodB
             by_key.setdefault(line_key(e.row), []).append(e)
         columns = _columns(entries)
         lines = [_line(catalog, k, v, columns, groups, here) for k, v in by_key.items()]
-        lines.sort(key=lambda ln: (ln.cells[0] is None, -float(ln.cells[0].value.sort or 0) if ln.cells[0] else 0))
-        boards.append(MethodBoard(backbone, f"backbone-{n + 1}", headline_label(bench), columns, lines))
+        boards.append(ranked(MethodBoard(backbone, f"backbone-{n + 1}", headline_label(bench), columns, lines)))
     return boards
+
+
+def _value(line: Line, column: int) -> float | None:
+    cell = line.cells[column]
+    return float(cell.value.sort) if cell is not None and cell.value.sort else None
+
+
+def ranked(board: MethodBoard) -> MethodBoard:
+    """The board sorted and ranked by its column with the most numbers (lines without one last, unranked), with
+    the best number of every column marked and a heat level on each."""
+    counts = [sum(_value(ln, i) is not None for ln in board.lines) for i in range(len(board.columns))]
+    by = counts.index(max(counts)) if counts else 0
+    lines = sorted(board.lines, key=lambda ln: (_value(ln, by) is None, -(_value(ln, by) or 0.0)))
+    marked = mark_columns([[ln.cells[i].value if ln.cells[i] else Cell("") for ln in lines]
+                           for i in range(len(board.columns))])
+    out = []
+    place = 0
+    for k, ln in enumerate(lines):
+        value = _value(ln, by)
+        if value is not None and (k == 0 or value != _value(lines[k - 1], by)):
+            place = k + 1
+        cells = [replace(c, value=marked[i][k]) if c else None for i, c in enumerate(ln.cells)]
+        out.append(replace(ln, cells=cells, rank=Cell(str(place), str(place)) if value is not None else Cell("–")))
+    return replace(board, lines=out, rank_by=by)
 
 
 def paper_points(board: MethodBoard, column: int = 0) -> list[tuple[str, float, float, str | None]]:

@@ -20,7 +20,7 @@ from markupsafe import Markup, escape
 from ..bib import EXTENSIONS, FORMATS, bibliography_files, bibtex_entry
 from ..catalog.added import added_dates
 from ..catalog.models import Benchmark, Catalog, MethodEntry
-from . import boards, figures, views
+from . import boards, exports, figures, views
 from .build_info import BuildInfo
 from .links import page_title, relative, safe_url
 from .method_stats import SCORE_BACKBONE, SCORE_BENCHMARK, MethodStats, method_stats
@@ -98,13 +98,19 @@ def score_label(catalog: Catalog) -> dict[str, str]:
                      f"on {SCORE_BACKBONE}, from any source; computed by our code"}
 
 
-def methods_page(catalog: Catalog, stats: dict[str, MethodStats] | None = None) -> str:
-    """The all-methods page; `stats` (see method_stats) computed without registry counts when not given."""
+def methods_page(catalog: Catalog, stats: dict[str, MethodStats] | None = None,
+                 files: dict[str, str] | None = None) -> str:
+    """The all-methods page; `stats` (see method_stats) computed without registry counts when not given; its
+    table's CSV and JSON go into `files` (path -> text) when given."""
     here = "methods.md"
     if stats is None:
         stats = method_stats(catalog, {})
     rows = views.method_rows(catalog, list(catalog.methods.values()), here, stats)
-    body = render("methods.html.j2", rows=rows, filters=views.filters(catalog), score=score_label(catalog))
+    table = exports.methods_table(rows, f"{exports.DOWNLOADS}/methods", "All methods of the catalog")
+    if files is not None:
+        files.update(exports.files(table))
+    body = render("methods.html.j2", rows=rows, filters=views.filters(catalog), score=score_label(catalog),
+                  files=exports.links(table, here))
     return page("All methods", body, hide=("navigation", "toc"))
 
 
@@ -186,14 +192,19 @@ def method_view(catalog: Catalog, entry: MethodEntry, trainable: dict[str, int],
 
 
 def method_pages(catalog: Catalog, trainable: dict[str, int], added: dict[str, date | None],
-                 info: BuildInfo | None) -> dict[str, str]:
+                 info: BuildInfo | None, files: dict[str, str]) -> dict[str, str]:
+    """Every method's page; the CSV and JSON of each one's results table go into `files`."""
     out = {}
     for entry in catalog.methods.values():
         here = views.method_page(entry.id)
         view = method_view(catalog, entry, trainable, added.get(entry.id), info)
+        table = exports.results_table(view["results"], f"{exports.DOWNLOADS}/method/{entry.id}-results",
+                                      f"Benchmark results of {entry.name}")
+        if view["results"]:
+            files.update(exports.files(table))
         body = render(
-            "method.html.j2", m=view, backbone=BACKBONE_LABEL,
-            taxonomy_href=relative(here, "taxonomy.md"),
+            "method.html.j2", m=view, backbone=BACKBONE_LABEL, taxonomy_href=relative(here, "taxonomy.md"),
+            results_files=exports.links(table, here) if view["results"] else [],
         )
         out[here] = page(entry.name, body, meta=search_meta(catalog, entry))
     return out
@@ -247,8 +258,15 @@ def board_plots(board: boards.MethodBoard, bench: Benchmark) -> list[boards.Plot
     return out
 
 
-def leaderboard_page(catalog: Catalog, bench: Benchmark) -> str:
+def leaderboard_page(catalog: Catalog, bench: Benchmark, files: dict[str, str]) -> str:
+    """A benchmark's leaderboard page; the CSV and JSON of each of its tables go into `files`."""
     here = views.leaderboard_page(bench.id)
+    stem = f"{exports.DOWNLOADS}/leaderboard/{bench.id}"
+
+    def exported(table: exports.Table) -> list[Link]:
+        files.update(exports.files(table))
+        return exports.links(table, here)
+
     groups = []
     for kind, title, empty in (
         ("reported", "Reported results", "No reported results stored."),
@@ -256,12 +274,16 @@ def leaderboard_page(catalog: Catalog, bench: Benchmark) -> str:
          "No reproduction of this benchmark is stored yet (the command vpeft results add stores one)."),
     ):
         tables = [t for t in views.tables_of(catalog, bench.id) if views.SOURCE_KIND_LABEL[t.source.kind] == kind]
-        groups.append({"id": kind, "title": title, "empty": empty,
-                       "boards": [views.board(catalog, t, bench, here) for t in tables]})
+        boards_ = [views.board(catalog, t, bench, here) for t in tables]
+        boards_ = [replace(b, files=exported(exports.board_table(
+            b, f"{stem}/{b.id}", f"{bench.name}, {b.backbone}: {b.source.text}"))) for b in boards_]
+        groups.append({"id": kind, "title": title, "empty": empty, "boards": boards_})
     method_boards = []
     if bench.tasks:
         for mb in boards.method_boards(catalog, bench, here):
-            method_boards.append(replace(mb, plots=board_plots(mb, bench)))
+            table = exports.method_board_table(mb, f"{stem}/methods-{exports.slug(mb.backbone)}",
+                                               f"{bench.name} on {mb.backbone}: one line per method")
+            method_boards.append(replace(mb, plots=board_plots(mb, bench), files=exported(table)))
     note = ""
     if bench.groups and bench.averaged:
         note = (f"Two averages are shown: the <em>average over {len(bench.tasks)} tasks</em> weighs every task "
@@ -405,13 +427,13 @@ def render_site(catalog: Catalog, trainable: dict[str, int] | None = None, info:
     stats = method_stats(catalog, trainable)
     downloads = {f"{DOWNLOADS}/{name}": text for name, text in bibliography_files(catalog, BIB_STEM).items()}
     pages = {
-        "methods.md": methods_page(catalog, stats),
+        "methods.md": methods_page(catalog, stats, downloads),
         "taxonomy.md": taxonomy_page(catalog),
         "leaderboards.md": leaderboards_page(catalog),
         "bibliography.md": bibliography_page(catalog, downloads),
         **node_pages(catalog, stats),
-        **method_pages(catalog, trainable, added, info),
-        **{views.leaderboard_page(b.id): leaderboard_page(catalog, b) for b in catalog.benchmarks.values()},
+        **method_pages(catalog, trainable, added, info, downloads),
+        **{views.leaderboard_page(b.id): leaderboard_page(catalog, b, downloads) for b in catalog.benchmarks.values()},
     }
     fragments = {"home": home_fragment(catalog, added), "sources": sources_fragment(catalog)}
     return SiteContent(pages=pages, downloads=downloads, fragments=fragments, nav=nav(catalog))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..catalog.derived import aggregates, row_ppt, task_ppt
@@ -33,6 +33,26 @@ class Cell:
 
     text: str
     sort: str = ""
+    best: bool = False  # the best value of its column (highest score)
+    heat: int | None = None  # 0-9: where the value sits between its column's lowest and highest (heat-map view)
+
+
+HEAT_LEVELS = 9
+
+
+def mark_columns(columns: list[list[Cell]]) -> list[list[Cell]]:
+    """Each column (a list of cells) with its highest value marked best and every value given a heat level."""
+    out = []
+    for cells in columns:
+        values = [float(c.sort) for c in cells if c.sort]
+        if not values:
+            out.append(list(cells))
+            continue
+        lo, hi = min(values), max(values)
+        out.append([replace(c, best=float(c.sort) == hi,
+                            heat=round(HEAT_LEVELS * (float(c.sort) - lo) / (hi - lo)) if hi > lo else HEAT_LEVELS)
+                    if c.sort else c for c in cells])
+    return out
 
 
 def fmt(value: float | None, digits: int = 2) -> Cell:
@@ -219,6 +239,7 @@ class Board:
     protocol: str = ""
     printed_mean: str | None = None
     table_notes: list[str] = field(default_factory=list)
+    files: list[Link] = field(default_factory=list)  # its CSV and JSON downloads
 
 
 PRINTED_MEAN = {"task-mean": "mean of the task scores", "mean-of-group-means": "mean of the group means"}
@@ -310,6 +331,9 @@ def board(catalog: Catalog, table: ResultTable, bench: Benchmark, here: str) -> 
                 lineage=lineage_text(row, short=True),  # the evidence is on the method page
             )
         )
+    if rows:
+        marked = mark_columns([[r.cells[i] for r in rows] for i in range(len(rows[0].cells))])
+        rows = [replace(r, cells=[col[k] for col in marked]) for k, r in enumerate(rows)]
     return Board(
         id=table.id,
         backbone=table.backbone,
