@@ -251,11 +251,59 @@
     apply();
   }
 
+  // ------------------------------------------------------------ choosing methods to compare
+
+  // A table with data-compare (the compare page's address) gets a box in every row that names a method; ticking
+  // two to four makes the link above the table open the compare page with them (compare.html?m=a,b).
+  var COMPARE_MAX = 4;
+  function setupCompareChoice(table) {
+    var target = table.getAttribute("data-compare");
+    var rows = table.querySelectorAll("tbody tr[data-method]");
+    if (!target || !rows.length) return;
+    var chosen = [];
+    var bar = document.createElement("p");
+    bar.className = "vpeft-compare-bar";
+    var go = document.createElement("a");
+    go.className = "vpeft-compare-go";
+    bar.appendChild(go);
+    var wrap = table.closest(".vpeft-scroll") || table;
+    wrap.parentNode.insertBefore(bar, wrap);
+    var boxes = [];
+
+    function update() {
+      var ready = chosen.length >= 2;
+      go.textContent = ready ? "Compare the " + chosen.length + " chosen methods" :
+        "Tick 2 to " + COMPARE_MAX + " methods to compare them (" + chosen.length + " chosen)";
+      if (ready) go.setAttribute("href", target + "?m=" + chosen.map(encodeURIComponent).join(","));
+      else go.removeAttribute("href");
+      boxes.forEach(function (box) { box.disabled = !box.checked && chosen.length >= COMPARE_MAX; });
+    }
+
+    Array.prototype.forEach.call(rows, function (row) {
+      var id = row.getAttribute("data-method");
+      var box = document.createElement("input");
+      box.type = "checkbox";
+      box.className = "vpeft-compare-select";
+      var name = row.cells[table.classList.contains("vpeft-lines") ? 1 : 0];
+      box.setAttribute("aria-label", "compare " + (name ? name.textContent.trim() : id));
+      box.addEventListener("change", function () {
+        var at = chosen.indexOf(id);
+        if (box.checked && at === -1) chosen.push(id);
+        if (!box.checked && at !== -1) chosen.splice(at, 1);
+        update();
+      });
+      boxes.push(box);
+      if (name) name.insertBefore(box, name.firstChild);
+    });
+    update();
+  }
+
   function init() {
     Array.prototype.forEach.call(document.querySelectorAll("table[data-sortable]"), makeSortable);
     Array.prototype.forEach.call(document.querySelectorAll("form[data-filter-for]"), setupFilters);
     Array.prototype.forEach.call(document.querySelectorAll("form[data-board-filters]"), setupBoardFilters);
     Array.prototype.forEach.call(document.querySelectorAll("table[data-sortable][id]"), keepSort);
+    Array.prototype.forEach.call(document.querySelectorAll("table[data-compare]"), setupCompareChoice);
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);

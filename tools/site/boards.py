@@ -111,6 +111,7 @@ class Line:
     params: Cell
     cells: list[SourceCell | None]  # in the order of Board.columns
     rank: Cell = Cell("")  # place by the board's ranking column; equal numbers share a place
+    method: str | None = None  # the catalog id of a method's line (the compare choice uses it)
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,7 @@ class Plot:
     caption: str
 
 
-def _entries(catalog: Catalog, bench: Benchmark, backbone: str) -> list[Entry]:
+def entries(catalog: Catalog, bench: Benchmark, backbone: str) -> list[Entry]:
     out = []
     for table_id in sorted(catalog.results):
         table = catalog.results[table_id]
@@ -240,8 +241,9 @@ def _line(catalog: Catalog, key: str, entries: list[Entry], columns: list[Column
                     if col.kind == "paper" else [])
         cells.append(_cell(catalog, chosen, paper, groups, here, repeated))
     shown = paper or entries[0]
+    method = shown.row.method if shown.row.method in catalog.methods else None
     return Line(key=key, name=_name(catalog, shown, here), kind=shown.row.row_kind,
-                params=fmt_params(shown.row.params_m), cells=cells)
+                params=fmt_params(shown.row.params_m), cells=cells, method=method)
 
 
 def method_boards(catalog: Catalog, bench: Benchmark, here: str) -> list[MethodBoard]:
@@ -250,11 +252,11 @@ def method_boards(catalog: Catalog, bench: Benchmark, here: str) -> list[MethodB
     backbones = sorted({t.backbone for t in catalog.results.values() if t.benchmark == bench.id})
     boards = []
     for n, backbone in enumerate(backbones):
-        entries = _entries(catalog, bench, backbone)
+        found = entries(catalog, bench, backbone)
         by_key: dict[str, list[Entry]] = {}
-        for e in sorted(entries, key=lambda e: (KIND_ORDER[e.table.source.kind], e.ref)):
+        for e in sorted(found, key=lambda e: (KIND_ORDER[e.table.source.kind], e.ref)):
             by_key.setdefault(line_key(e.row), []).append(e)
-        columns = _columns(entries)
+        columns = _columns(found)
         lines = [_line(catalog, k, v, columns, groups, here) for k, v in by_key.items()]
         boards.append(ranked(MethodBoard(backbone, f"backbone-{n + 1}", headline_label(bench), columns, lines)))
     return boards

@@ -148,16 +148,17 @@ Placed = tuple[float, float, str, bool]
 Rect = tuple[float, float, float, float]
 
 
-def _place_labels(xs: list[float], ys: list[float], labels: list[str], right_edge: float,
+def _place_labels(xs: list[float], ys: list[float], labels: list[str], edges: tuple[float, float],
                   obstacles: list[Rect]) -> list[Placed]:
     """Label positions that overlap no other label, point or obstacle: beside the point, else stepped up or down."""
     placed: list[Rect] = [(x - 4, y - 4, x + 4, y + 4) for x, y in zip(xs, ys, strict=True)] + obstacles
     out: list[Placed] = [(0.0, 0.0, "start", False)] * len(xs)
     for i in sorted(range(len(xs)), key=lambda i: ys[i]):
         width = 6.2 * len(labels[i]) + 2
-        side_right = xs[i] + 6 + width < right_edge
+        side_right = xs[i] + 6 + width < edges[1]
+        fits_left = xs[i] - 7 - width >= edges[0]  # a label left of a point near the axis would leave the plot
         for dy in (0, -12, 12, -24, 24, -36, 36, -48, 48, -60, 60):
-            for right in (side_right, not side_right):
+            for right in (side_right, not side_right) if fits_left else (True,):
                 x0 = xs[i] + 7 if right else xs[i] - 7 - width
                 y0 = ys[i] + 4 + dy
                 box = (x0, y0 - 10, x0 + width, y0 + 2)
@@ -211,7 +212,7 @@ def accuracy_plot(items: list[PlotInput], y_title: str, width: int = 900, height
         stairs.append((xs[k], ys[k]))
     segments = [(min(a[0], b[0]) - 1, min(a[1], b[1]) - 1, max(a[0], b[0]) + 1, max(a[1], b[1]) + 1)
                 for a, b in zip(stairs, stairs[1:], strict=False)]
-    labels = _place_labels(xs, ys, [i.label for i in items], right, segments)
+    labels = _place_labels(xs, ys, [i.label for i in items], (left, right), segments)
     points = [
         Point(xs[k], ys[k], it.label, *labels[k], k in front, it.href,
               f"{it.label}: {it.score:.2f}, {_params_label(it.params_m)} trainable parameters")

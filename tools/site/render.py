@@ -20,7 +20,7 @@ from markupsafe import Markup, escape
 from ..bib import EXTENSIONS, FORMATS, bibliography_files, bibtex_entry
 from ..catalog.added import added_dates
 from ..catalog.models import Benchmark, Catalog, MethodEntry
-from . import boards, exports, figures, views
+from . import boards, compare, exports, figures, views
 from .build_info import BuildInfo
 from .links import page_title, relative, safe_url
 from .method_stats import SCORE_BACKBONE, SCORE_BENCHMARK, MethodStats, method_stats
@@ -110,7 +110,8 @@ def methods_page(catalog: Catalog, stats: dict[str, MethodStats] | None = None,
     if files is not None:
         files.update(exports.files(table))
     body = render("methods.html.j2", rows=rows, filters=views.filters(catalog), score=score_label(catalog),
-                  files=exports.links(table, here))
+                  files=exports.links(table, here),
+                  compare_href=relative(here, compare.PAGE))
     return page("All methods", body, hide=("navigation", "toc"))
 
 
@@ -127,7 +128,7 @@ def node_pages(catalog: Catalog, stats: dict[str, MethodStats]) -> dict[str, str
         body = render(
             "node.html.j2", node=node, path=path, children=children,
             rows=views.method_rows(catalog, catalog.methods_in(node.id), here, stats), score=score_label(catalog),
-            taxonomy_href=relative(here, "taxonomy.md"),
+            taxonomy_href=relative(here, "taxonomy.md"), compare_href=relative(here, compare.PAGE),
         )
         out[here] = page(node.name, body, hide=("toc",))
     return out
@@ -205,6 +206,7 @@ def method_pages(catalog: Catalog, trainable: dict[str, int], added: dict[str, d
         body = render(
             "method.html.j2", m=view, backbone=BACKBONE_LABEL, taxonomy_href=relative(here, "taxonomy.md"),
             results_files=exports.links(table, here) if view["results"] else [],
+            compare_href=relative(here, compare.PAGE) + f"?m={quote(entry.id)}",
         )
         out[here] = page(entry.name, body, meta=search_meta(catalog, entry))
     return out
@@ -248,13 +250,13 @@ def board_plots(board: boards.MethodBoard, bench: Benchmark) -> list[boards.Plot
     y_title = boards.headline_axis(bench)
     for i, column in enumerate(board.columns):
         points = boards.paper_points(board, i)
-        what = f"{bench.name} on {board.backbone}, {column.title.lower()} numbers: {board.mean_label}"
+        what = f"{bench.name} on {board.backbone}, {column.title} numbers: {board.mean_label}"
         plot = figures.accuracy_plot([figures.PlotInput(*p) for p in points], y_title)
         if plot is None:
             continue
         svg = Markup(render("plot.svg.j2", plot=plot, plot_id=f"plot-{board.anchor}-{i}", title=what))
         out.append(boards.Plot(column.title.lower() if i else "paper-reported", svg,
-                               plot_caption(what[0].upper() + what[1:], plot.zero_params)))
+                               plot_caption(what, plot.zero_params)))
     return out
 
 
@@ -292,9 +294,19 @@ def leaderboard_page(catalog: Catalog, bench: Benchmark, files: dict[str, str]) 
     body = render(
         "leaderboard.html.j2", bench=bench, groups=groups, averaged_note=Markup(note),
         index_href=relative(here, "leaderboards.md"), method_boards=method_boards,
+        compare_href=relative(here, compare.PAGE),
         mean_label=boards.headline_label(bench),
     )
     return page(f"{bench.name} leaderboard", body, hide=("navigation",))  # toc: each backbone and table
+
+
+def compare_page(catalog: Catalog) -> str:
+    here = compare.PAGE
+    options = [views.Option(m.id, m.name) for m in sorted(catalog.methods.values(), key=lambda m: m.name.lower())]
+    body = render("compare.html.j2", options=options, data_href=relative(here, compare.DATA),
+                  script_href=relative(here, "assets/vpeft-compare.js"), methods_href=relative(here, "methods.md"),
+                  leaderboards_href=relative(here, "leaderboards.md"))
+    return page("Compare methods", body, hide=("navigation", "toc"))
 
 
 def leaderboards_page(catalog: Catalog) -> str:
@@ -406,7 +418,7 @@ def nav(catalog: Catalog) -> list[Any]:
         {"Home": "index.md"},
         {"Methods": [{"All methods": "methods.md"}, {"Taxonomy": "taxonomy.md"},
                      *(item(n) for n in catalog.taxonomy.nodes)]},
-        {"Leaderboards": [{"Overview": "leaderboards.md"}, *boards]},
+        {"Leaderboards": [{"Overview": "leaderboards.md"}, {"Compare methods": compare.PAGE}, *boards]},
         {"Reproduce": [{"Single runs": "reproduce.md"}, {"Sweeps, multi-GPU, clusters": "sweep.md"}]},
         {"Bibliography": "bibliography.md"},
         {"Contributing": "contributing.md"},
@@ -430,11 +442,13 @@ def render_site(catalog: Catalog, trainable: dict[str, int] | None = None, info:
         "methods.md": methods_page(catalog, stats, downloads),
         "taxonomy.md": taxonomy_page(catalog),
         "leaderboards.md": leaderboards_page(catalog),
+        compare.PAGE: compare_page(catalog),
         "bibliography.md": bibliography_page(catalog, downloads),
         **node_pages(catalog, stats),
         **method_pages(catalog, trainable, added, info, downloads),
         **{views.leaderboard_page(b.id): leaderboard_page(catalog, b, downloads) for b in catalog.benchmarks.values()},
     }
+    downloads[compare.DATA] = compare.compare_json(catalog, trainable)
     fragments = {"home": home_fragment(catalog, added), "sources": sources_fragment(catalog)}
     return SiteContent(pages=pages, downloads=downloads, fragments=fragments, nav=nav(catalog))
 
