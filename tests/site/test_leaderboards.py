@@ -30,7 +30,7 @@ def _board_html(page: str, backbone: str) -> str:
 
 
 def _line(board: str, key: str) -> str:
-    [line] = re.findall(rf'<tr[^>]*data-line="{re.escape(key)}">(.*?)</tr>', board, re.S)
+    [line] = re.findall(rf'<tr[^>]*data-line="{re.escape(key)}"[^>]*>(.*?)</tr>', board, re.S)
     return line
 
 
@@ -142,3 +142,62 @@ def test_lineage_groups_join_the_vpetl_rows_to_their_sources() -> None:
     ssf = {ref for ref in groups if ref.label == "SSF" and ref.table in ("vpetl-bench-vtab-1k",
                                                                          "hydra-paper-vtab-1k-readme")}
     assert len(ssf) == 2 and len({groups[r] for r in ssf}) == 1
+
+
+def test_hmdb51_plot_puts_the_frozen_backbone_on_the_front_and_says_what_is_plotted() -> None:
+    page = SITE.pages["leaderboard/hmdb51.md"]
+    board = page[page.index(">Video Swin-B</h2>"):page.index('<h2 id="per-task">')]
+    svg = board[board.index("<svg"):board.index("</svg>")]
+    on_front = re.findall(r'<g class="point on-front"><title>([^:]+):', svg)
+    assert sorted(on_front) == ["BAPAT", "Frozen backbone"]  # 0 M and 71.28 beats LoRA, BitFit and AdaptFormer
+    for name in ("LoRA", "BitFit", "AdaptFormer"):
+        assert f'<g class="point"><title>{name}:' in svg
+    caption = board[board.index("<figcaption>"):board.index("</figcaption>")]
+    assert "top-1 accuracy (%)" in caption and "Average score" not in page and "baselines included" in caption
+    assert "Frozen backbone is drawn in the column marked 0" in caption
+    assert ">top-1 accuracy (%)</text>" in svg  # the y axis names the task's metric
+
+
+def test_every_board_with_plottable_lines_has_a_plot_coco_included() -> None:
+    for bench in CAT.benchmarks.values():
+        here = f"leaderboard/{bench.id}.md"
+        page = SITE.pages[here]
+        for mb in method_boards(CAT, bench, here):
+            start = page.index(f'<h2 id="{mb.anchor}">')
+            section = page[start:page.index("<h2", start + 1)]
+            plottable = sum(1 for ln in mb.lines if ln.cells[1 if len(mb.columns) > 1 else 0] is not None)
+            has_points = any(len([ln for ln in mb.lines if ln.cells[i] and ln.cells[i].value.sort
+                                  and ln.cells[i].params.sort]) >= 2 for i in range(len(mb.columns)))
+            assert ('class="vpeft-plot"' in section) == has_points, (bench.id, mb.backbone, plottable)
+            assert has_points or "No plot: fewer than two lines" in section
+    coco = SITE.pages["leaderboard/coco.md"]
+    assert coco.count('class="vpeft-plot"') >= 1 and ">AP box (%)</text>" in coco
+
+
+def test_rank_and_best_of_each_column() -> None:
+    [board] = [b for b in method_boards(CAT, CAT.benchmarks["hmdb51"], "x.md") if b.backbone == "Video Swin-B"]
+    values = [float(ln.cells[board.rank_by].value.sort) for ln in board.lines]
+    assert values == sorted(values, reverse=True)
+    assert [ln.rank.text for ln in board.lines] == [str(k + 1) for k in range(len(values))]
+    best = [ln.name.text for ln in board.lines if ln.cells[board.rank_by].value.best]
+    assert best == ["BAPAT"] and board.lines[0].cells[board.rank_by].value.heat == 9
+    assert board.lines[-1].cells[board.rank_by].value.heat == 0
+    # on the page: the best number is marked in the per-method board and in the per-task table
+    page = SITE.pages["leaderboard/hmdb51.md"]
+    assert '<strong title="best of this column">71.93</strong>' in page
+    assert re.search(r'class="vpeft-best" title="best of this column" data-sort="71.93" data-heat="9">71\.9<', page)
+
+
+def test_equal_numbers_share_a_rank() -> None:
+    from vpeft.site.boards import Column, Line, MethodBoard, SourceCell, ranked
+    from vpeft.site.views import Cell, Link
+
+    def line(name: str, value: str) -> Line:
+        cell = SourceCell("paper", Cell(value, value), Cell(""), Link("s", None), name, None, "unknown", "unknown",
+                          None, Cell(""), [])
+        return Line(name, Link(name, None), "method", Cell(""), [cell if value else None])
+
+    board = ranked(MethodBoard("B", "b", "m", [Column("paper", "Paper-reported", None)],
+                               [line("c", "60.0"), line("none", ""), line("a", "70.0"), line("b", "70.0")]))
+    assert [(ln.key, ln.rank.text) for ln in board.lines] == [("a", "1"), ("b", "1"), ("c", "3"), ("none", "–")]
+    assert [ln.cells[0].value.best for ln in board.lines[:3]] == [True, True, False]
