@@ -253,32 +253,48 @@
 
   // ------------------------------------------------------------ choosing methods to compare
 
-  // A table with data-compare (the compare page's address) gets a box in every row that names a method; ticking
-  // two to four makes the link above the table open the compare page with them (compare.html?m=a,b).
+  // A table with data-compare (the compare page's address) gets a box in every row that names a method. A hint
+  // above the table says so; once a box is ticked, a bar that stays at the bottom of the screen while the table is
+  // in view leads to the compare page with the chosen methods (compare.html?m=a,b).
   var COMPARE_MAX = 4;
   function setupCompareChoice(table) {
     var target = table.getAttribute("data-compare");
     var rows = table.querySelectorAll("tbody tr[data-method]");
     if (!target || !rows.length) return;
     var chosen = [];
+    var wrap = table.closest(".vpeft-scroll") || table;
+    var hint = document.createElement("p");
+    hint.className = "vpeft-compare-hint";
+    hint.textContent = "Tick 2 to " + COMPARE_MAX + " methods in the table to compare them side by side.";
+    wrap.parentNode.insertBefore(hint, wrap);
     var bar = document.createElement("p");
     bar.className = "vpeft-compare-bar";
+    bar.hidden = true;
     var go = document.createElement("a");
     go.className = "vpeft-compare-go";
     bar.appendChild(go);
-    var wrap = table.closest(".vpeft-scroll") || table;
-    wrap.parentNode.insertBefore(bar, wrap);
+    var clear = document.createElement("button");
+    clear.type = "button";
+    clear.textContent = "Clear";
+    bar.appendChild(clear);
+    wrap.parentNode.insertBefore(bar, wrap.nextSibling);
     var boxes = [];
 
     function update() {
       var ready = chosen.length >= 2;
+      bar.hidden = !chosen.length;
       go.textContent = ready ? "Compare the " + chosen.length + " chosen methods" :
-        "Tick 2 to " + COMPARE_MAX + " methods to compare them (" + chosen.length + " chosen)";
+        "Tick one more method to compare (" + chosen.length + " chosen)";
       if (ready) go.setAttribute("href", target + "?m=" + chosen.map(encodeURIComponent).join(","));
       else go.removeAttribute("href");
       boxes.forEach(function (box) { box.disabled = !box.checked && chosen.length >= COMPARE_MAX; });
     }
 
+    clear.addEventListener("click", function () {
+      chosen = [];
+      boxes.forEach(function (box) { box.checked = false; });
+      update();
+    });
     Array.prototype.forEach.call(rows, function (row) {
       var id = row.getAttribute("data-method");
       var box = document.createElement("input");

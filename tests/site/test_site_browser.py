@@ -240,3 +240,108 @@ def test_filtering_a_thousand_rows_takes_under_100_ms(browser: webdriver.Chrome,
         assert len(visible_rows(browser)) == 1000
     finally:
         server.shutdown()
+
+
+def test_compare_from_the_address(browser: webdriver.Chrome, site_url: str) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(site_url + "compare.html?m=lora,vpt-deep,ssf")
+    WebDriverWait(browser, 20).until(lambda d: d.find_elements("css selector", "table.vpeft-compare"))
+    facts = browser.find_element("css selector", "table.vpeft-compare")
+    assert [th.text for th in facts.find_elements("css selector", "thead th")][1:] == ["LoRA", "VPT-Deep", "SSF"]
+    rows = {r.find_element("css selector", "th").text: [td.text for td in r.find_elements("css selector", "td")]
+            for r in facts.find_elements("css selector", "tbody tr")}
+    assert rows["Venue"] == ["ICLR 2022", "ECCV 2022", "NeurIPS 2022"]
+    assert rows["Paper"][0] == CAT.methods["lora"].paper.title
+    # FGVC on ViT-B/16: the highest average of the three is marked, and it is the highest number shown
+    section = browser.find_element("xpath", "//section[h3/a[starts-with(normalize-space(), 'FGVC')]]")
+    first = section.find_element("css selector", "tbody tr")
+    numbers = [float(td.text) if td.text != "–" else None for td in first.find_elements("css selector", "td")]
+    best = first.find_elements("css selector", "td.vpeft-best")
+    assert len(best) == 1 and float(best[0].text) == max(n for n in numbers if n is not None)
+    # changing a choice rewrites the address, so it can be shared
+    from selenium.webdriver.support.ui import Select
+
+    Select(browser.find_element("css selector", "select[name=m2]")).select_by_value("")
+    assert query(browser)["m"] == ["lora,vpt-deep"]
+    assert len(browser.find_elements("css selector", "table.vpeft-compare thead tr th")) >= 3
+    # unknown ids and more than four are ignored; one method asks for another
+    browser.get(site_url + "compare.html?m=lora,nonexistent")
+    WebDriverWait(browser, 20).until(lambda d: "at least two" in d.find_element(
+        "css selector", "[data-compare-out]").text)
+
+
+def click(browser: webdriver.Chrome, element: object) -> None:
+    """Click as a reader does: with the element in the middle of the screen, not under a sticky bar or header."""
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+    element.click()  # type: ignore[attr-defined]
+
+
+def test_choosing_methods_in_the_table_opens_compare(browser: webdriver.Chrome, site_url: str) -> None:
+    browser.get(site_url + "methods.html")
+    go = browser.find_element("css selector", "a.vpeft-compare-go")
+    assert not go.is_displayed()
+    click(browser, browser.find_element("css selector", 'tr[data-method="lora"] input.vpeft-compare-select'))
+    assert go.is_displayed() and go.get_attribute("href") is None  # one method is not a comparison
+    click(browser, browser.find_element("css selector", 'tr[data-method="vpt-deep"] input.vpeft-compare-select'))
+    assert go.get_attribute("href").endswith("compare.html?m=lora,vpt-deep")
+    click(browser, go)
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 20).until(lambda d: d.find_elements("css selector", "table.vpeft-compare"))
+    assert "LoRA" in browser.find_element("css selector", "table.vpeft-compare thead").text
+
+
+def test_csv_download_link_serves_the_table(browser: webdriver.Chrome, site_url: str, real_site: Built) -> None:
+    browser.get(site_url + "leaderboard/hmdb51.html")
+    link = browser.find_element("xpath", "//h2[@id='backbone-2']/following::a[normalize-space()='CSV'][1]")
+    assert link.get_attribute("download") is not None
+    href = link.get_attribute("href")
+    text = browser.execute_async_script(
+        "const done = arguments[1]; fetch(arguments[0]).then(r => r.text()).then(done, e => done('error ' + e))", href)
+    path = urlsplit(href).path.lstrip("/")
+    assert text == (real_site.out / path).read_text(encoding="utf-8")
+    header, *rows = text.strip().split("\n")
+    assert header.startswith("Rank,Method,Kind,Params (M)")
+    shown = browser.find_elements("css selector", "#board-backbone-2 tbody tr")
+    assert len(rows) == len(shown) and [r.split(",")[1] for r in rows] == [
+        r.find_element("css selector", "th").text for r in shown]
+
+
+def test_budget_filter_and_sort_live_in_the_address(browser: webdriver.Chrome, site_url: str) -> None:
+    browser.get(site_url + "leaderboard/hmdb51.html")
+    budget = browser.find_element("css selector", "input[name=budget]")
+    budget.send_keys("1")
+
+    def shown() -> list[tuple[str, str]]:
+        return browser.execute_script(
+            "return Array.from(document.querySelectorAll('table.vpeft-board tbody tr')).filter(r => !r.hidden)"
+            ".map(r => [r.closest('table').id, r.getAttribute('data-params')])")
+
+    rows = shown()
+    assert rows and all(p != "" and float(p) <= 1 for _, p in rows)
+    assert query(browser)["budget"] == ["1"]
+    every = browser.execute_script("return document.querySelectorAll('table.vpeft-board tbody tr').length")
+    assert len(rows) < every
+    assert "within 1 M" in browser.find_element("css selector", "[data-board-count]").text
+
+    # sort the Video Swin-B board by parameters, ascending: the address keeps it
+    params = browser.find_element("xpath", "//table[@id='board-backbone-2']//th[normalize-space()='Params']/button")
+    params.click()  # numbers start high
+    params.click()
+    assert query(browser)["sort-board-backbone-2"] == ["3-asc"]
+    lines = ("return Array.from(document.querySelectorAll('#board-backbone-2 tbody tr'))"
+             ".map(r => r.getAttribute(arguments[0]))")
+    order = browser.execute_script(lines, "data-line")
+    shared = browser.current_url
+    browser.get(site_url)
+    browser.get(shared)
+    assert browser.find_element("css selector", "input[name=budget]").get_attribute("value") == "1"
+    assert shown() == rows
+    assert browser.execute_script(lines, "data-line") == order
+    values = [float(p) for p in browser.execute_script(lines, "data-params") if p]
+    assert values == sorted(values)
+    # the heat map view and the hidden test-set numbers are in the address too
+    browser.find_element("css selector", "input[name=heat]").click()
+    assert query(browser)["heat"] == ["1"]
+    assert "vpeft-heatmap" in browser.find_element("id", "board-backbone-2").get_attribute("class")
