@@ -2,7 +2,8 @@
 
 A table is exported as its page shows it, one column per page column: text columns as the page's text, number
 columns as the number behind the cell (its full-precision sort value, not the rounded text) and empty when the page
-shows none. Parameter counts are in millions. JSON carries the same rows as objects keyed by column name.
+shows none. Parameter counts are in millions. JSON carries the same rows as objects keyed by column name; in CSV a
+text that a spreadsheet would read as a formula starts with an apostrophe.
 """
 
 from __future__ import annotations
@@ -45,17 +46,23 @@ def link_href(link: Link | None) -> str:
     return link.href if link and link.href and link.href.startswith(("http://", "https://")) else ""
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _csv_value(value: Value) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else repr(value)
-    return value
+    # Text from entries is untrusted: a spreadsheet would run a cell starting like a formula, so such text gets a
+    # leading apostrophe (the usual guard; the JSON keeps the text as it is).
+    return "'" + value if value.startswith(FORMULA_START) else value
 
 
-def slug(text: str) -> str:
-    """A file name part from free text (a backbone name): lower-case letters, digits and dashes."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "table"
+def slug(text: str, most: int = 40) -> str:
+    """A short file name part from free text (a backbone name): lower-case letters, digits and dashes. Text from
+    entries may be long; file names have a length limit, so the part is cut (the caller keeps it unique)."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower())[:most].strip("-") or "table"
 
 
 def to_csv(table: Table) -> str:

@@ -283,7 +283,9 @@ def leaderboard_page(catalog: Catalog, bench: Benchmark, files: dict[str, str]) 
     method_boards = []
     if bench.tasks:
         for mb in boards.method_boards(catalog, bench, here):
-            table = exports.method_board_table(mb, f"{stem}/methods-{exports.slug(mb.backbone)}",
+            # the board's number keeps the name unique when two backbones' names share their first characters
+            table = exports.method_board_table(mb, f"{stem}/methods-{mb.anchor[len('backbone-'):]}-"
+                                               f"{exports.slug(mb.backbone)}",
                                                f"{bench.name} on {mb.backbone}: one line per method")
             method_boards.append(replace(mb, plots=board_plots(mb, bench), files=exported(table)))
     note = ""
