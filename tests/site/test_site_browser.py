@@ -345,3 +345,40 @@ def test_budget_filter_and_sort_live_in_the_address(browser: webdriver.Chrome, s
     browser.find_element("css selector", "input[name=heat]").click()
     assert query(browser)["heat"] == ["1"]
     assert "vpeft-heatmap" in browser.find_element("id", "board-backbone-2").get_attribute("class")
+
+
+def test_compare_shows_hostile_text_as_text(browser: webdriver.Chrome, tmp_path: Path) -> None:
+    """The compare script builds its tables from the JSON with textContent: catalog text never becomes markup."""
+    from selenium.webdriver.support.ui import WebDriverWait
+    from vpeft.site.compare import compare_json
+    from vpeft.site.render import compare_page
+
+    from tests.site.test_site_hostile import EVIL_URL, P
+
+    catalog = valid_catalog(str(CATALOG))
+    lora = catalog.methods["lora"]
+    catalog.methods["evil"] = lora.model_copy(update={
+        "id": "evil", "name": f"Evil {P}", "code_url": "javascript:alert('xss-code')",
+        "paper": lora.paper.model_copy(update={"title": f"title {P}", "url": EVIL_URL})})
+    body = compare_page(catalog).split("---\n", 2)[2]
+    (tmp_path / "downloads").mkdir()
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "downloads" / "compare.json").write_text(compare_json(catalog, {}), encoding="utf-8")
+    (tmp_path / "assets" / "vpeft-compare.js").write_text(
+        (ROOT / "site" / "assets" / "vpeft-compare.js").read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "compare.html").write_text(f"<!doctype html><meta charset=utf-8><title>t</title>{body}",
+                                           encoding="utf-8")
+    server, url = serve(tmp_path)
+    try:
+        browser.get(url + "compare.html?m=evil,lora")
+        WebDriverWait(browser, 20).until(lambda d: d.find_elements("css selector", "table.vpeft-compare"))
+        out = browser.find_element("css selector", "[data-compare-out]")
+        assert f"Evil {P.split(chr(10))[0]}" in browser.execute_script(
+            "return arguments[0].querySelector('thead th:nth-child(2)').textContent", out)
+        assert browser.execute_script(
+            "return arguments[0].querySelectorAll('script, img, svg, [onerror], [onload]').length", out) == 0
+        hrefs = browser.execute_script(
+            "return Array.from(arguments[0].querySelectorAll('a')).map(a => a.getAttribute('href'))", out)
+        assert all(not h.lower().startswith("javascript:") for h in hrefs) and EVIL_URL in hrefs
+    finally:
+        server.shutdown()
