@@ -86,7 +86,7 @@
     factRow(body, "Paper", m.map(function (x) { return link(x.title || "title not verified", x.paper_url); }));
     factRow(body, "Venue", m.map(function (x) { return document.createTextNode(x.venue); }));
     factRow(body, "Category", m.map(function (x) { return link(x.category, x.category_href); }));
-    factRow(body, "Trainable parameters (reference implementation, ViT-B/16)", m.map(function (x) {
+    factRow(body, "Trainable parameters (vpeft implementation, ViT-B/16, head excluded)", m.map(function (x) {
       return document.createTextNode(x.trainable || "\u2013");
     }));
     factRow(body, "Official code", m.map(function (x) { return link(x.code_url ? "code" : "", x.code_url); }));
