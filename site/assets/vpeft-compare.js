@@ -91,7 +91,12 @@
     }));
     factRow(body, "Official code", m.map(function (x) { return link(x.code_url ? "code" : "", x.code_url); }));
     factRow(body, "Implementation in vpeft", m.map(function (x) {
-      return x.implementation ? el("code", {}, x.implementation) : document.createTextNode("\u2013");
+      if (!x.implementation) return document.createTextNode("\u2013");
+      var code = el("code", {}, x.implementation), href = safeHref(x.implementation_href);
+      if (!href) return code;
+      var a = el("a", { href: href });
+      a.appendChild(code);
+      return a;
     }));
     return t;
   }

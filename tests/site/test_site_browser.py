@@ -253,6 +253,10 @@ def test_compare_from_the_address(browser: webdriver.Chrome, site_url: str) -> N
             for r in facts.find_elements("css selector", "tbody tr")}
     assert rows["Venue"] == ["ICLR 2022", "ECCV 2022", "NeurIPS 2022"]
     assert rows["Paper"][0] == CAT.methods["lora"].paper.title
+    impl = facts.find_element("xpath", ".//tr[th='Implementation in vpeft']/td[1]/a")
+    assert impl.text == "lora" and impl.get_attribute("href").endswith("method/lora.html#implementation")
+    code = facts.find_element("xpath", ".//tr[th='Official code']/td[1]/a")
+    assert code.get_attribute("href") == CAT.methods["lora"].code_url
     # FGVC on ViT-B/16: the highest average of the three is marked, and it is the highest number shown
     section = browser.find_element("xpath", "//section[h3/a[starts-with(normalize-space(), 'FGVC')]]")
     first = section.find_element("css selector", "tbody tr")

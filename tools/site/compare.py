@@ -35,6 +35,8 @@ def _method(catalog: Catalog, method_id: str, trainable: dict[str, int]) -> dict
         "category_href": relative(PAGE, views.node_page(path[-1].id)) if path else "",
         "code_url": safe_url(entry.code_url) or "",
         "implementation": entry.implementation or "",
+        # the method page's section with the registry name, its parameter count and how to apply it
+        "implementation_href": relative(PAGE, views.method_page(entry.id)) + "#implementation",
         "trainable": f"{count:,}" if count is not None else "",
     }
 
