@@ -4,7 +4,9 @@ and each reproduction's, with lineage deciding what counts as an independent num
 Rules (stated on the page too):
 - one *headline mean* per row, computed by code: the mean of the group means where the benchmark has groups (it can
   be computed for tables that print only group means), else the mean over the tasks; a printed mean is used only
-  when neither can be computed, and is marked so;
+  when neither can be computed, and is marked so; a single-task benchmark shows its task's score, and a benchmark
+  whose tasks are not averaged (COCO's box and mask AP) shows its first task's;
+- lines are ranked by the column holding the most numbers (paper-reported on a tie), equal numbers sharing a place;
 - the paper-reported number of a method is a row of its own paper when the catalog holds one (the best of its
   settings, as papers headline it), else the earliest row of its lineage group (the original, not a copy);
 - a number copied from another table is shown once, with the tables that repeat it, and gets no difference: a copy is
