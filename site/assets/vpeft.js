@@ -255,8 +255,10 @@
 
   // A table with data-compare (the compare page's address) gets a box in every row that names a method. A hint
   // above the table says so; once a box is ticked, a bar that stays at the bottom of the screen while the table is
-  // in view leads to the compare page with the chosen methods (compare.html?m=a,b).
+  // in view leads to the compare page with the chosen methods (compare.html?m=a,b). A long table (the methods
+  // table) gets its boxes only when asked: a control in every row makes filtering it about half again slower.
   var COMPARE_MAX = 4;
+  var COMPARE_EAGER_ROWS = 60;
   function setupCompareChoice(table) {
     var target = table.getAttribute("data-compare");
     var rows = table.querySelectorAll("tbody tr[data-method]");
@@ -265,7 +267,6 @@
     var wrap = table.closest(".vpeft-scroll") || table;
     var hint = document.createElement("p");
     hint.className = "vpeft-compare-hint";
-    hint.textContent = "Tick 2 to " + COMPARE_MAX + " methods in the table to compare them side by side.";
     wrap.parentNode.insertBefore(hint, wrap);
     var bar = document.createElement("p");
     bar.className = "vpeft-compare-bar";
@@ -295,23 +296,42 @@
       boxes.forEach(function (box) { box.checked = false; });
       update();
     });
-    Array.prototype.forEach.call(rows, function (row) {
-      var id = row.getAttribute("data-method");
-      var box = document.createElement("input");
-      box.type = "checkbox";
-      box.className = "vpeft-compare-select";
-      var name = row.cells[table.classList.contains("vpeft-lines") ? 1 : 0];
-      box.setAttribute("aria-label", "compare " + (name ? name.textContent.trim() : id));
-      box.addEventListener("change", function () {
-        var at = chosen.indexOf(id);
-        if (box.checked && at === -1) chosen.push(id);
-        if (!box.checked && at !== -1) chosen.splice(at, 1);
-        update();
+
+    function addBoxes() {
+      hint.textContent = "Tick 2 to " + COMPARE_MAX + " methods in the table to compare them side by side.";
+      Array.prototype.forEach.call(rows, function (row) {
+        var id = row.getAttribute("data-method");
+        var box = document.createElement("input");
+        box.type = "checkbox";
+        box.className = "vpeft-compare-select";
+        var name = row.cells[table.classList.contains("vpeft-lines") ? 1 : 0];
+        box.setAttribute("aria-label", "compare " + (name ? name.textContent.trim() : id));
+        box.addEventListener("change", function () {
+          var at = chosen.indexOf(id);
+          if (box.checked && at === -1) chosen.push(id);
+          if (!box.checked && at !== -1) chosen.splice(at, 1);
+          update();
+        });
+        boxes.push(box);
+        if (name) name.insertBefore(box, name.firstChild);
       });
-      boxes.push(box);
-      if (name) name.insertBefore(box, name.firstChild);
+      update();
+    }
+
+    if (rows.length <= COMPARE_EAGER_ROWS) {
+      addBoxes();
+      return;
+    }
+    var ask = document.createElement("button");
+    ask.type = "button";
+    ask.className = "vpeft-compare-ask";
+    ask.textContent = "Choose methods to compare";
+    hint.appendChild(ask);
+    ask.addEventListener("click", function () {
+      addBoxes();
+      var first = boxes[0];
+      if (first) first.focus();
     });
-    update();
   }
 
   function init() {

@@ -285,6 +285,9 @@ def test_choosing_methods_in_the_table_opens_compare(browser: webdriver.Chrome, 
     browser.get(site_url + "methods.html")
     go = browser.find_element("css selector", "a.vpeft-compare-go")
     assert not go.is_displayed()
+    # the long methods table gets its boxes when asked (they would slow its filter down)
+    assert not browser.find_elements("css selector", "input.vpeft-compare-select")
+    click(browser, browser.find_element("css selector", "button.vpeft-compare-ask"))
     click(browser, browser.find_element("css selector", 'tr[data-method="lora"] input.vpeft-compare-select'))
     assert go.is_displayed() and go.get_attribute("href") is None  # one method is not a comparison
     click(browser, browser.find_element("css selector", 'tr[data-method="vpt-deep"] input.vpeft-compare-select'))
@@ -308,6 +311,9 @@ def test_csv_download_link_serves_the_table(browser: webdriver.Chrome, site_url:
     header, *rows = text.strip().split("\n")
     assert header.startswith("Rank,Method,Kind,Params (M)")
     shown = browser.find_elements("css selector", "#board-backbone-2 tbody tr")
+    # a leaderboard's short boards have their compare boxes from the start, one per method line
+    boxes = browser.find_elements("css selector", "#board-backbone-2 input.vpeft-compare-select")
+    assert len(boxes) == len(browser.find_elements("css selector", "#board-backbone-2 tr[data-method]")) > 1
     assert len(rows) == len(shown) and [r.split(",")[1] for r in rows] == [
         r.find_element("css selector", "th").text for r in shown]
 
