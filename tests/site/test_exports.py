@@ -127,11 +127,14 @@ def test_the_methods_download_is_the_methods_table() -> None:
     data = load("downloads/methods.json")["rows"]
     assert len(rows) == len(data) == len(CAT.methods)
     for (attrs, cells), obj in zip(rows, data, strict=True):
-        assert attrs["data-method"] == obj["id"]
-        assert [c[0] for c in cells[:3]] == [obj["Method"], obj["Category"], obj["Venue"] or DASH]
-        assert same_number(cells[3], obj["Year"])
-        assert cells[4][0] == ", ".join(obj["Applications"].split("; ") if obj["Applications"] else [])
-        assert (cells[5][0] == "code") == bool(obj["Code"]) and (obj["Code"] == (CAT.methods[obj["id"]].code_url or ""))
+        assert attrs["data-method"] == obj["id"] and cells[0][0] == obj["Method"]
+        # the page's numbers: best VTAB-1k mean, parameters counted by our registry and as published
+        assert same_number(cells[1], obj["Best VTAB-1k mean"])
+        assert same_number(cells[2], obj["Params counted (M)"]) and same_number(cells[3], obj["Params published (M)"])
+        assert [c[0] for c in cells[4:6]] == [obj["Category"], obj["Venue"] or DASH]
+        assert same_number(cells[6], obj["Year"])
+        assert cells[7][0] == ", ".join(obj["Applications"].split("; ") if obj["Applications"] else [])
+        assert (cells[8][0] == "code") == bool(obj["Code"]) and (obj["Code"] == (CAT.methods[obj["id"]].code_url or ""))
 
 
 @pytest.mark.parametrize("bench", sorted(CAT.benchmarks))
