@@ -84,6 +84,12 @@ class Method:
         """
         return self.spec.identity_at_init
 
+    @classmethod
+    def tiny_model_options(cls) -> dict[str, Any]:
+        """Options the test matrix gives on its tiny ViTs (widths 32 and 48). Default none; a method whose default
+        sizes are meant for real models and cannot fit a tiny one (peft's C3A block size 256) returns them."""
+        return {}
+
     def extra_state(self, model: nn.Module) -> dict[str, Any]:
         """Non-trainable tensors (buffers) that `save_trained` must also store, by state_dict key. Default none."""
         return {}

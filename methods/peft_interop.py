@@ -1,4 +1,5 @@
-"""Convert our saved LoRA weights to a Hugging Face `peft` adapter folder and back, one call each.
+"""Convert our saved LoRA weights to a Hugging Face `peft` adapter folder and back, one call each; `to_peft` also
+writes the files of the methods bridged from peft (`peft_bridge`, via `_peft_export`) as adapter folders.
 
     from .peft_interop import to_peft, from_peft
     to_peft("lora.safetensors", "adapter/")          # adapter_config.json + adapter_model.safetensors
@@ -33,8 +34,11 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from ._peft_export import write_adapter
+from ._peft_tuners import PeftTunerConfig
 from .api import read_trained, write_trained
 from .lora import LoRAConfig
+from .registry import get
 
 CONFIG_FILE = "adapter_config.json"
 WEIGHTS_FILE = "adapter_model.safetensors"
@@ -177,11 +181,15 @@ def to_peft(trained_file: str | os.PathLike[str], adapter_dir: str | os.PathLike
             overwrite: bool = False) -> Path:
     """Write our `save_trained` LoRA file as a peft adapter folder; returns the folder."""
     method_id, cfg, tensors = read_trained(trained_file)
-    if method_id != "lora" or not isinstance(cfg, LoRAConfig):
-        raise PeftConversionError(f"{os.fspath(trained_file)}: holds method {method_id!r}; only 'lora' converts")
+    bridged = isinstance(cfg, PeftTunerConfig)  # a method of peft_bridge: peft's own layers, renamed only
+    if not bridged and (method_id != "lora" or not isinstance(cfg, LoRAConfig)):
+        raise PeftConversionError(f"{os.fspath(trained_file)}: holds method {method_id!r}; only 'lora' converts, "
+                                  "and the methods bridged from peft (methods.peft_bridge)")
     out = Path(adapter_dir)
     for name in (CONFIG_FILE, WEIGHTS_FILE):
         _refuse_existing(out / name, overwrite)
+    if bridged:
+        return write_adapter(get(method_id).cls, cfg, tensors, out)  # type: ignore[arg-type]
     heads = sorted({k.rpartition(".")[0] for k in tensors if not k.endswith((_A, _B))})
     out.mkdir(parents=True, exist_ok=True)
     save_file(to_peft_state_dict(tensors, cfg.target), os.fspath(out / WEIGHTS_FILE),

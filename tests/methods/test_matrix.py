@@ -18,7 +18,7 @@ NOT_MERGEABLE = [m for m in ALL if not methods.get(m).mergeable]
 
 
 def applied_vit(method_id: str, variant: str = "cls") -> nn.Module:
-    return methods.apply(make_vit(variant), method_id)
+    return methods.apply(make_vit(variant), method_id, **methods.get(method_id).cls.tiny_model_options())
 
 
 def train_steps(model: nn.Module, variant: str = "cls", steps: int = 3, lr: float = 1e-2) -> None:

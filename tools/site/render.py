@@ -418,7 +418,7 @@ def nav(catalog: Catalog) -> list[Any]:
     boards = [{page_title(b.name): views.leaderboard_page(b.id)} for b in catalog.benchmarks.values()]
     return [
         {"Home": "index.md"},
-        {"Methods": [{"All methods": "methods.md"}, {"Taxonomy": "taxonomy.md"},
+        {"Methods": [{"All methods": "methods.md"}, {"Taxonomy": "taxonomy.md"}, {"peft tuners": "peft.md"},
                      *(item(n) for n in catalog.taxonomy.nodes)]},
         {"Leaderboards": [{"Overview": "leaderboards.md"}, {"Compare methods": compare.PAGE}, *boards]},
         {"Reproduce": [{"Single runs": "reproduce.md"}, {"Sweeps, multi-GPU, clusters": "sweep.md"}]},

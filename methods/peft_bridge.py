@@ -1,0 +1,108 @@
+"""Hugging Face `peft` tuners in our registry: `methods.apply(model, "vera")`, `methods.apply(model, "dora", r=8)`.
+
+Which tuners are registered is computed from the installed peft (`_peft_probe`: every tuner type of peft's
+registry is tried on tiny timm ViTs; those that work on the blocks' nn.Linear layers are kept). The probe's
+result for the installed peft/timm/torch versions is stored in `peft_tuners.json`; with other versions the probe
+runs when the registry loads (a few seconds). `vpeft methods` lists them; methods/README.md and the site's
+"peft tuners" page say which were left out and why.
+
+Each id gets a typed config: `target` (which block linears: qkv, proj, fc1, fc2; default qkv) plus every scalar
+field of peft's config dataclass with peft's type and default (`_peft_tuners.typed_config`). Defaults are
+therefore peft's, not a paper's VTAB-1k setting. `apply` builds peft's config and lets peft's own tuner class
+wrap the layers (`BaseTuner(model, config)`); `merge` is peft's `merge_and_unload`, registered only where the
+probe saw it keep the output. Parameters are peft's (names carry the adapter name `default`, e.g.
+`blocks.0.attn.qkv.vera_lambda_b.default`); non-trainable tensors peft adds (VeRA's shared projections, FourierFT's
+frequency indices, ...) are saved too. `peft_interop.to_peft` writes a saved file as a peft adapter folder.
+Not bridged on purpose: peft's LoRA, GLoRA and LN tuning (ours are native under those ids; peft's LoRA adds DoRA,
+which is bridged as `dora`, while our LoRA converts to peft's with `peft_interop`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from . import _peft_probe, _vit
+from . import _peft_tuners as pt
+from .base import Method, UnsupportedModelError
+from .registry import register
+
+
+class PeftTuner(Method):
+    """One peft tuner type; subclasses (made by `_register`) fix `peft_type` and the settings of variants."""
+
+    cfg: pt.PeftTunerConfig
+    peft_type: ClassVar[str]
+    fixed: ClassVar[dict[str, Any]] = {}
+    tiny: ClassVar[dict[str, Any]] = {}
+    merge_note: ClassVar[str] = ""
+
+    def __init__(self, cfg: Any) -> None:
+        super().__init__(cfg)
+        self._tuner: Any = None
+        self._backbone_keys: set[str] = set()
+
+    @classmethod
+    def tiny_model_options(cls) -> dict[str, Any]:
+        """Options for the test matrix's tiny ViTs where peft's default size does not fit them."""
+        return dict(cls.tiny)
+
+    def check_model(self, model: nn.Module) -> None:
+        _vit.require_vit(model, self.spec.id)
+        pattern = pt.target_regex(self.cfg.target)
+
+        if not any(re.fullmatch(pattern, n) and isinstance(m, nn.Linear) for n, m in model.named_modules()):
+            raise UnsupportedModelError(
+                f"method {self.spec.id!r}: no block linears {self.cfg.target!r} (supported: timm ViT blocks "
+                "with attn.qkv, attn.proj, mlp.fc1, mlp.fc2 as nn.Linear)"
+            )
+
+    def apply(self, model: nn.Module) -> None:
+        self._backbone_keys = set(model.state_dict())
+        self._tuner = pt.inject(model, self.peft_type, pt.peft_config(self.peft_type, self.cfg, self.fixed))
+
+    def merge(self, model: nn.Module) -> None:
+        pt.unload(model, self._tuner, merge=True)
+        self._tuner = None
+
+    def identity_at_init(self) -> bool:
+        """The probe's finding holds for the default options it tried (and the matrix's tiny sizes)."""
+        tried = {self.spec.config(), self.spec.config(**self.tiny)}
+        return self.spec.identity_at_init and self.cfg in tried
+
+    def extra_state(self, model: nn.Module) -> dict[str, torch.Tensor]:
+        """Tensors peft added that do not train (random projections, indices): saved so a load is exact.
+        A backbone tensor moves under `base_layer` when peft wraps its layer; those are not ours."""
+        trained = {n for n, p in model.named_parameters() if p.requires_grad}
+        return {
+            k: v for k, v in model.state_dict().items()
+            if k not in trained and k.replace(".base_layer.", ".") not in self._backbone_keys
+        }
+
+
+def _register(report: _peft_probe.Report) -> None:
+    name = "Peft" + "".join(p.capitalize() for p in report.id.split("-"))
+    doc = (f"peft's {report.peft_type} tuner" + (f" with {report.fixed}" if report.fixed else "")
+           + (f" (arXiv:{report.paper})" if report.paper else "") + "; see the module docstring.")
+    attrs = {"peft_type": report.peft_type, "fixed": report.fixed, "tiny": report.tiny_options,
+             "merge_note": report.merge_note, "__doc__": doc, "__module__": __name__, "__qualname__": name}
+    cls = type(name, (PeftTuner,), attrs)
+    config = pt.typed_config(report.id, report.peft_type, report.fixed)
+    register(report.id, config=config, mergeable=report.mergeable, identity_at_init=report.identity_at_init,
+             paper=report.paper, prefix=report.prefix)(cls)
+
+
+def reports() -> list[_peft_probe.Report]:
+    """The probe's result for the installed versions: stored, or computed now when the stored one is stale."""
+    stored = _peft_probe.read_table()
+    if stored is not None:
+        return _peft_probe.reports_of(stored)
+    return _peft_probe.probe(_peft_probe.native_ids())
+
+
+BRIDGED = [r for r in reports() if r.bridged]
+for _report in BRIDGED:
+    _register(_report)
