@@ -32,15 +32,19 @@ def markdown(data: dict[str, Any]) -> str:
         START,
         f"Probed with {versions}: {len(bridged)} tuners bridged, {len(left)} left out.",
         "",
-        "| id | peft type | paper (cited by peft) | merge | identity at init | options on the tiny test ViTs |",
-        "|---|---|---|---|---|---|",
+        "| id | peft type | paper (cited by peft) | merge | identity at init | options on the tiny test ViTs "
+        "| counted on |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in bridged:
         peft_type = r["peft_type"] + (f" with {_cell(r['fixed'])}" if r["fixed"] else "")
         merge = "yes" if r["mergeable"] else f"no: {_cell(r['merge_note'])}"
         tiny = _cell(r["tiny_options"]) if r["tiny_options"] else "defaults"
+        counted = "meta" if r["counts_on_meta"] else "CPU (fails on the meta device)"
+        if r["count_depends_on_weights"]:
+            counted += "; the count depends on the weights"
         lines.append(f"| `{r['id']}` | {peft_type} | {_paper(r['paper'])} | {merge} | "
-                     f"{'yes' if r['identity_at_init'] else 'no'} | {tiny} |")
+                     f"{'yes' if r['identity_at_init'] else 'no'} | {tiny} | {counted} |")
     lines += ["", "Left out (the reason is the error or failed check the probe saw):", "",
               "| peft type | reason |", "|---|---|"]
     lines += [f"| {r['peft_type']} | {_cell(r['reason'])} |" for r in left]

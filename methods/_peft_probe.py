@@ -65,12 +65,14 @@ class Report:
     identity_at_init: bool = False
     tiny_options: dict[str, Any] = field(default_factory=dict)
     paper: str | None = None
+    counts_on_meta: bool = False  # applies on a meta-device tiny ViT (else `counting` falls back to CPU)
+    count_depends_on_weights: bool = False  # parameter shapes differ between two random backbones (AdaMSS)
 
 
-def _tiny_vit(width: int, heads: int) -> nn.Module:
+def _tiny_vit(width: int, heads: int, seed: int = 0) -> nn.Module:
     from timm.models.vision_transformer import VisionTransformer
 
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     model = VisionTransformer(img_size=16, patch_size=8, embed_dim=width, depth=1, num_heads=heads, num_classes=3)
     nn.init.normal_(model.head.weight, std=0.1)
     return model.eval()
@@ -96,8 +98,9 @@ def paper(cand: pt.Candidate) -> str | None:
     return found[0] if found else None
 
 
-def _apply(cand: pt.Candidate, options: dict[str, Any], width: int, heads: int) -> tuple[nn.Module, Any]:
-    model = _tiny_vit(width, heads)
+def _apply(cand: pt.Candidate, options: dict[str, Any], width: int, heads: int,
+           seed: int = 0) -> tuple[nn.Module, Any]:
+    model = _tiny_vit(width, heads, seed)
     model.requires_grad_(False)
     cfg_cls = pt.typed_config(cand.id, cand.peft_type, cand.fixed)
     tuner = pt.inject(model, cand.peft_type, pt.peft_config(cand.peft_type, cfg_cls(**options), cand.fixed))
@@ -136,6 +139,27 @@ def _checks(cand: pt.Candidate, options: dict[str, Any], width: int, heads: int)
     if not torch.isfinite(out.float()).all():
         return "non-finite output under bf16 autocast", identity
     return "", identity
+
+
+def _trainable_count(model: nn.Module) -> int:
+    return sum(p.numel() for n, p in model.named_parameters() if p.requires_grad and not n.startswith("head."))
+
+
+def _count_checks(cand: pt.Candidate, options: dict[str, Any]) -> tuple[bool, bool]:
+    """(applies on the meta device, the trainable count differs between backbones with other random weights)."""
+    width, heads = WIDTHS[0]
+    counts = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        model, _ = _apply(cand, options, width, heads, seed=seed)
+        counts.append(_trainable_count(model))
+    try:
+        with torch.device("meta"):
+            _apply(cand, options, width, heads)
+        meta = True
+    except (NotImplementedError, RuntimeError):  # the tuner reads the weights' values (SVD, clustering, nonzero)
+        meta = False
+    return meta, counts[0] != counts[1]
 
 
 def _merge_check(cand: pt.Candidate, options: dict[str, Any]) -> str:
@@ -204,6 +228,7 @@ def probe_one(cand: pt.Candidate, native: set[str]) -> Report:
     report.prefix = pt.tuner_class(cand.peft_type).prefix
     report.merge_note = _merge_check(cand, report.tiny_options)
     report.mergeable = not report.merge_note
+    report.counts_on_meta, report.count_depends_on_weights = _count_checks(cand, report.tiny_options)
     return report
 
 
