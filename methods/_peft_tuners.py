@@ -8,6 +8,7 @@ ViT). Everything here is read from the installed peft: its tuner registry (`PEFT
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 import types
 import typing
@@ -49,7 +50,24 @@ NOT_OPTIONS = {
     "fan_in_fan_out": "timm uses nn.Linear (weight out x in), never GPT-2's Conv1D",
     "bias": "would train backbone biases; our methods train only their own parameters and the head",
     "megatron_core": "Megatron-LM only",
+    "progressbar": "FRoD's tqdm bar on stderr; set to False (`QUIET`)",
 }
+QUIET = {"progressbar": False}  # given to peft whenever its config has the field: our commands print no bars
+
+
+def _mapping() -> types.ModuleType:
+    """peft's tuner registry module. peft's BOFT imports torch.utils.cpp_extension when it builds a layer, which logs
+    a warning on machines without CUDA; importing it here with that logger held back (during the import only)
+    keeps `vpeft` commands' stderr clean."""
+    logger = logging.getLogger("torch.utils.cpp_extension")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        import peft.mapping
+        import torch.utils.cpp_extension  # noqa: F401 - imported once, quietly (see above)
+    finally:
+        logger.setLevel(level)
+    return peft.mapping
 
 
 def method_id(peft_type: str) -> str:
@@ -57,22 +75,16 @@ def method_id(peft_type: str) -> str:
 
 
 def config_class(peft_type: str) -> type:
-    from peft.mapping import PEFT_TYPE_TO_CONFIG_MAPPING
-
-    return PEFT_TYPE_TO_CONFIG_MAPPING[peft_type]
+    return _mapping().PEFT_TYPE_TO_CONFIG_MAPPING[peft_type]
 
 
 def tuner_class(peft_type: str) -> type:
-    from peft.mapping import PEFT_TYPE_TO_TUNER_MAPPING
-
-    return PEFT_TYPE_TO_TUNER_MAPPING[peft_type]
+    return _mapping().PEFT_TYPE_TO_TUNER_MAPPING[peft_type]
 
 
 def peft_types() -> list[str]:
     """Every tuner type of the installed peft, in its registry's order."""
-    from peft.mapping import PEFT_TYPE_TO_CONFIG_MAPPING
-
-    return [str(getattr(t, "value", t)) for t in PEFT_TYPE_TO_CONFIG_MAPPING]
+    return [str(getattr(t, "value", t)) for t in _mapping().PEFT_TYPE_TO_CONFIG_MAPPING]
 
 
 # -- typed configs -------------------------------------------------------------------------------------------------
@@ -138,8 +150,9 @@ def target_regex(target: str) -> str:
 def peft_config(peft_type: str, cfg: PeftTunerConfig, fixed: dict[str, Any] | None = None) -> Any:
     """peft's config object for our typed config."""
     options = cfg.model_dump(exclude={"target"})
-    extra: dict[str, Any] = {}
-    if "feedforward_modules" in {f.name for f in dataclasses.fields(config_class(peft_type))}:
+    names = {f.name for f in dataclasses.fields(config_class(peft_type))}
+    extra: dict[str, Any] = {k: v for k, v in QUIET.items() if k in names}
+    if "feedforward_modules" in names:
         ff = [n for n in cfg.target.split(",") if n == "fc2"]
         extra["feedforward_modules"] = target_regex("fc2") if ff else []
     return config_class(peft_type)(target_modules=target_regex(cfg.target), **extra, **options, **(fixed or {}))
