@@ -1,6 +1,7 @@
 """Parameter counts cached on disk, so the site (which shows one count per implementation) rebuilds at once.
 
-A count depends on the method's code and config, the backbone and the timm/torch versions: the cache key holds
+A count depends on the method's code and config, the backbone and the timm/torch versions (and, for a method
+whose layers come from another package such as peft's tuners, that package's version): the cache key holds
 all of them (the code as a digest of this package's source files), so any change recounts. The file lives in
 $VPEFT_CACHE_DIR, else $XDG_CACHE_HOME/vpeft, else ~/.cache/vpeft; a damaged or unwritable cache is ignored
 (counting is always the fallback, never an error).
@@ -9,6 +10,7 @@ $VPEFT_CACHE_DIR, else $XDG_CACHE_HOME/vpeft, else ~/.cache/vpeft; a damaged or 
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import os
 from functools import lru_cache
@@ -33,12 +35,22 @@ def code_digest() -> str:
     return digest.hexdigest()[:16]
 
 
+def _version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
 def cache_key(method_id: str, model_name: str, config: dict[str, Any]) -> str:
     import timm
     import torch
 
+    from .registry import get
+
+    requires = [f"{d} {_version(d)}" for d in get(method_id).cls.requires]  # peft's version for bridged tuners
     parts = [method_id, model_name, json.dumps(config, sort_keys=True, default=str), timm.__version__,
-             torch.__version__, code_digest()]
+             torch.__version__, code_digest(), *requires]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 

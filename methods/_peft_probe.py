@@ -8,10 +8,11 @@ autocast forward/backward runs. For a kept tuner it records whether it starts as
 and whether peft's `merge_and_unload` keeps the output after training and gives back the plain backbone.
 A left-out tuner's reason is the error or the failed check, as computed.
 
-The result for the installed peft version is stored in `peft_tuners.json` (written by
-`python -m vpeft.methods._peft_probe --write`, which also fills the docs' tables) so that importing the registry
-does not re-run the probe; a test re-runs it and compares. `peft_bridge` re-runs it when the stored versions are
-not the installed ones.
+The result is stored in `peft_tuners.json` with the peft/timm/torch versions probed and, for each bridged tuner,
+its options (peft's config fields, types and defaults). `peft_bridge` registers from that file alone, so loading
+the registry never imports peft nor probes. The file is refreshed by `REFRESH` (which also fills the docs'
+tables); tests/methods/test_peft_bridge.py fails, naming that command, when the installed peft differs from the
+stored one (and re-runs the whole probe under `-m slow`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib
+import importlib.metadata
 import json
 import pkgutil
 import re
@@ -33,6 +35,7 @@ from torch import nn
 from . import _peft_tuners as pt
 
 TABLE = Path(__file__).with_name("peft_tuners.json")
+REFRESH = "python -m vpeft.methods._peft_probe --write"  # the command that recomputes TABLE and the docs
 
 # Sizes for the tiny test ViTs (widths 32 and 48) where peft's default is meant for a real model and does not
 # fit (e.g. C3A's default block size 256 > 48). Used only when the default fails; the defaults stay peft's.
@@ -59,6 +62,7 @@ class Report:
     bridged: bool
     reason: str = ""  # why it is left out (empty when bridged)
     fixed: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)  # `_peft_tuners.stored_options`: our typed config
     prefix: str = ""
     mergeable: bool = False
     merge_note: str = ""  # why not mergeable
@@ -102,7 +106,7 @@ def _apply(cand: pt.Candidate, options: dict[str, Any], width: int, heads: int,
            seed: int = 0) -> tuple[nn.Module, Any]:
     model = _tiny_vit(width, heads, seed)
     model.requires_grad_(False)
-    cfg_cls = pt.typed_config(cand.id, cand.peft_type, cand.fixed)
+    cfg_cls = pt.typed_config(cand.id, cand.peft_type, pt.stored_options(cand.peft_type, cand.fixed))
     tuner = pt.inject(model, cand.peft_type, pt.peft_config(cand.peft_type, cfg_cls(**options), cand.fixed))
     return model, tuner
 
@@ -225,6 +229,7 @@ def probe_one(cand: pt.Candidate, native: set[str]) -> Report:
         report.reason = failed
         return report
     report.bridged, report.identity_at_init, report.paper = True, identity, paper(cand)
+    report.options = pt.stored_options(cand.peft_type, cand.fixed)
     report.prefix = pt.tuner_class(cand.peft_type).prefix
     report.merge_note = _merge_check(cand, report.tiny_options)
     report.mergeable = not report.merge_note
@@ -240,22 +245,20 @@ def probe(native: set[str]) -> list[Report]:
 
 
 def installed_versions() -> dict[str, str]:
-    import peft
-    import timm
-
-    return {"peft": peft.__version__, "timm": timm.__version__, "torch": torch.__version__.split("+")[0]}
+    """Versions of the installed distributions (read from their metadata: nothing is imported)."""
+    version = importlib.metadata.version
+    return {"peft": version("peft"), "timm": version("timm"), "torch": version("torch").split("+")[0]}
 
 
 def table(reports: list[Report]) -> dict[str, Any]:
     return {"versions": installed_versions(), "tuners": [asdict(r) for r in reports]}
 
 
-def read_table(path: Path = TABLE) -> dict[str, Any] | None:
-    """The stored probe result, or None when there is none or it is for another installed peft/timm/torch."""
-    if not path.is_file():
-        return None
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return data if data.get("versions") == installed_versions() else None
+def read_table(path: Path = TABLE) -> dict[str, Any]:
+    """The stored probe result, whichever versions it was computed with (a test compares them with the installed
+    ones): reading it imports nothing."""
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
 
 
 def reports_of(data: dict[str, Any]) -> list[Report]:

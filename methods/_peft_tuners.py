@@ -1,8 +1,9 @@
 """Hugging Face `peft` tuners as our methods: ids, typed configs built from peft's config dataclasses, injection.
 
 Used by `peft_bridge` (which registers the tuners) and `_peft_probe` (which decides which tuners work on a timm
-ViT). Everything here is read from the installed peft: its tuner registry (`PEFT_TYPE_TO_CONFIG_MAPPING`,
-`PEFT_TYPE_TO_TUNER_MAPPING`), its config dataclasses' fields, types and defaults.
+ViT). The probe reads the installed peft: its tuner registry (`PEFT_TYPE_TO_CONFIG_MAPPING`,
+`PEFT_TYPE_TO_TUNER_MAPPING`), its config dataclasses' fields, types and defaults, and stores what it found;
+peft itself is imported only when a tuner is applied (`inject`, `peft_config`) or probed, never at registration.
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ NOT_OPTIONS = {
 QUIET = {"progressbar": False}  # given to peft whenever its config has the field: our commands print no bars
 
 
+class PeftMissingError(ImportError):
+    """A bridged method was applied (or probed) where peft is not installed."""
+
+
 def _mapping() -> types.ModuleType:
     """peft's tuner registry module. peft's BOFT imports torch.utils.cpp_extension when it builds a layer, which logs
     a warning on machines without CUDA; importing it here with that logger held back (during the import only)
@@ -65,6 +70,8 @@ def _mapping() -> types.ModuleType:
     try:
         import peft.mapping
         import torch.utils.cpp_extension  # noqa: F401 - imported once, quietly (see above)
+    except ModuleNotFoundError as exc:
+        raise PeftMissingError("this method is Hugging Face peft's tuner: install peft (pip install peft)") from exc
     finally:
         logger.setLevel(level)
     return peft.mapping
@@ -103,7 +110,7 @@ def _is_scalar(hint: Any) -> bool:
 
 def option_fields(peft_type: str, fixed: dict[str, Any] | None = None) -> dict[str, tuple[Any, Any]]:
     """peft's config fields that become our options: scalar-typed, with a plain default, not in NOT_OPTIONS nor
-    fixed by a variant. name -> (type hint, default)."""
+    fixed by a variant. name -> (type hint, default). Reads the installed peft (the probe stores the result)."""
     cls = config_class(peft_type)
     hints = typing.get_type_hints(cls)
     out: dict[str, tuple[Any, Any]] = {}
@@ -113,6 +120,34 @@ def option_fields(peft_type: str, fixed: dict[str, Any] | None = None) -> dict[s
         if _is_scalar(hints[f.name]):
             out[f.name] = (hints[f.name], f.default)
     return out
+
+
+# A scalar type hint as JSON, so that the stored table (peft_tuners.json) holds the options and registering the
+# bridged methods never imports peft: "int" (bool, int, float, str, None), {"literal": [...]}, {"union": [...]}.
+_NAMES: dict[str, Any] = {"bool": bool, "int": int, "float": float, "str": str, "None": type(None)}
+
+
+def encode_hint(hint: Any) -> Any:
+    origin = typing.get_origin(hint)
+    if origin is Literal:
+        return {"literal": list(typing.get_args(hint))}
+    if origin in (typing.Union, types.UnionType):
+        return {"union": [encode_hint(a) for a in typing.get_args(hint)]}
+    return next(name for name, t in _NAMES.items() if t is hint)
+
+
+def decode_hint(data: Any) -> Any:
+    if isinstance(data, str):
+        return _NAMES[data]
+    if "literal" in data:
+        return Literal[tuple(data["literal"])]
+    return typing.Union[tuple(decode_hint(a) for a in data["union"])]  # noqa: UP007 - built at run time
+
+
+def stored_options(peft_type: str, fixed: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """`option_fields` as JSON for the stored table: name -> {"type": encoded hint, "default": peft's default}."""
+    return {name: {"type": encode_hint(hint), "default": default}
+            for name, (hint, default) in option_fields(peft_type, fixed).items()}
 
 
 class PeftTunerConfig(MethodConfig):
@@ -130,13 +165,14 @@ class PeftTunerConfig(MethodConfig):
         return ",".join(n for n in LINEARS if n in names)  # canonical order, duplicates dropped
 
 
-def typed_config(our_id: str, peft_type: str, fixed: dict[str, Any] | None = None) -> type[PeftTunerConfig]:
-    """A pydantic config class for `our_id`: `target` plus peft's scalar options (types and defaults as peft's)."""
-    fields = {name: (hint, default) for name, (hint, default) in option_fields(peft_type, fixed).items()}
+def typed_config(our_id: str, peft_type: str, options: dict[str, dict[str, Any]]) -> type[PeftTunerConfig]:
+    """A pydantic config class for `our_id`: `target` plus peft's scalar options as stored (`stored_options`):
+    types and defaults as peft's. Built without importing peft."""
+    fields = {name: (decode_hint(o["type"]), o["default"]) for name, o in options.items()}
     name = "".join(part.capitalize() for part in re.split(r"[-_]", our_id)) + "Config"
     cls = create_model(name, __base__=PeftTunerConfig, __module__=__name__, **fields)  # type: ignore[call-overload]
     cls.__doc__ = (f"Options of {our_id!r}: `target` (block linears) and the scalar fields of peft's "
-                   f"{config_class(peft_type).__name__}, with peft's defaults.")
+                   f"{peft_type} config, with peft's defaults.")
     return cls
 
 

@@ -50,6 +50,9 @@ class Method:
     """
 
     spec: ClassVar[MethodSpec]  # set by `register`
+    # Optional distributions the method's layers come from (peft for the bridged tuners): their versions key the
+    # count cache, and listings (`vpeft methods`, the site) do not import them: such counts are on demand.
+    requires: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, cfg: MethodConfig) -> None:
         self.cfg = cfg

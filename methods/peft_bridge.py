@@ -2,13 +2,17 @@
 
 Which tuners are registered is computed from the installed peft (`_peft_probe`: every tuner type of peft's
 registry is tried on tiny timm ViTs; those that work on the blocks' nn.Linear layers are kept). The probe's
-result for the installed peft/timm/torch versions is stored in `peft_tuners.json`; with other versions the probe
-runs when the registry loads (a few seconds). `vpeft methods` lists them; methods/README.md and the site's
-"peft tuners" page say which were left out and why.
+result is stored in `peft_tuners.json` and registration reads only that file: loading the registry imports no
+peft and probes nothing (peft is imported when a tuner is applied). A test fails, naming the command that
+refreshes the file, when the installed peft is not the one probed. `vpeft methods` lists them;
+methods/README.md and the site's "peft tuners" page say which were left out and why.
 
 Each id gets a typed config: `target` (which block linears: qkv, proj, fc1, fc2; default qkv) plus every scalar
-field of peft's config dataclass with peft's type and default (`_peft_tuners.typed_config`). Defaults are
-therefore peft's, not a paper's VTAB-1k setting. `apply` builds peft's config and lets peft's own tuner class
+field of peft's config dataclass with peft's type and default, as stored by the probe
+(`_peft_tuners.typed_config`). Defaults are therefore peft's, not a paper's VTAB-1k setting. Parameter counts
+load peft, and some are slow (AdaMSS clusters the weights of ViT-B/16 for about a minute), so they are computed
+on demand (`vpeft params ID`) and not by `vpeft methods` or the site (`Method.requires`).
+`apply` builds peft's config and lets peft's own tuner class
 wrap the layers (`BaseTuner(model, config)`); `merge` is peft's `merge_and_unload`, registered only where the
 probe saw it keep the output. Parameters are peft's (names carry the adapter name `default`, e.g.
 `blocks.0.attn.qkv.vera_lambda_b.default`); non-trainable tensors peft adds (VeRA's shared projections, FourierFT's
@@ -39,6 +43,7 @@ class PeftTuner(Method):
     fixed: ClassVar[dict[str, Any]] = {}
     tiny: ClassVar[dict[str, Any]] = {}
     merge_note: ClassVar[str] = ""
+    requires: ClassVar[tuple[str, ...]] = ("peft",)
 
     def __init__(self, cfg: Any) -> None:
         super().__init__(cfg)
@@ -90,19 +95,11 @@ def _register(report: _peft_probe.Report) -> None:
     attrs = {"peft_type": report.peft_type, "fixed": report.fixed, "tiny": report.tiny_options,
              "merge_note": report.merge_note, "__doc__": doc, "__module__": __name__, "__qualname__": name}
     cls = type(name, (PeftTuner,), attrs)
-    config = pt.typed_config(report.id, report.peft_type, report.fixed)
+    config = pt.typed_config(report.id, report.peft_type, report.options)
     register(report.id, config=config, mergeable=report.mergeable, identity_at_init=report.identity_at_init,
              paper=report.paper, prefix=report.prefix)(cls)
 
 
-def reports() -> list[_peft_probe.Report]:
-    """The probe's result for the installed versions: stored, or computed now when the stored one is stale."""
-    stored = _peft_probe.read_table()
-    if stored is not None:
-        return _peft_probe.reports_of(stored)
-    return _peft_probe.probe(_peft_probe.native_ids())
-
-
-BRIDGED = [r for r in reports() if r.bridged]
+BRIDGED = [r for r in _peft_probe.reports_of(_peft_probe.read_table()) if r.bridged]
 for _report in BRIDGED:
     _register(_report)

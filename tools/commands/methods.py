@@ -1,7 +1,9 @@
 """`vpeft methods`: the registry of reference implementations with trainable parameters on ViT-B/16.
 
 Counts are computed (meta device, default config, head excluded), never typed; names come from the catalog
-entries whose `implementation` is the registry id.
+entries whose `implementation` is the registry id. A method whose layers come from an optional package (peft's
+tuners: `Method.requires`) is not counted here, which would import that package and take minutes for all of them:
+its row says `vpeft params ID`, which counts it.
 """
 
 from __future__ import annotations
@@ -46,10 +48,12 @@ def rows(catalog: Catalog | None) -> list[dict[str, Any]]:
     out = []
     for method_id in methods.available():
         spec = methods.get(method_id)
+        trainable: int | None = None
         try:
-            trainable: int | None = parameter_counts(method_id, MODEL).trainable_excluding_head
+            if not spec.cls.requires:
+                trainable = parameter_counts(method_id, MODEL).trainable_excluding_head
         except (ValueError, TypeError):  # a method that does not support plain ViTs (e.g. Swin-only)
-            trainable = None
+            pass
         entry_ids = by_impl.get(method_id, [])
         out.append({
             "id": method_id,
@@ -59,11 +63,15 @@ def rows(catalog: Catalog | None) -> list[dict[str, Any]]:
             "paper": spec.paper,
             "model": MODEL,
             "trainable_excluding_head": trainable,
+            "requires": list(spec.cls.requires),
         })
     return out
 
 
-def _millions(n: int | None) -> str:
+def _millions(row: dict[str, Any]) -> str:
+    n = row["trainable_excluding_head"]
+    if n is None and row["requires"]:
+        return f"on demand: vpeft params {row['id']}"
     return "n/a" if n is None else f"{n:,} ({n / 1e6:.2f}M)"
 
 
@@ -76,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
               "trainable_excluding_head": f"trainable on {MODEL} (head excluded)"}
     lines = [header] + [
         {**r, "name": r["name"] or "-", "mergeable": "yes" if r["mergeable"] else "no", "paper": r["paper"] or "-",
-         "trainable_excluding_head": _millions(r["trainable_excluding_head"])}
+         "trainable_excluding_head": _millions(r)}
         for r in table
     ]
     keys = ["id", "name", "mergeable", "paper"]

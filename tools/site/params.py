@@ -19,7 +19,9 @@ def trainable_counts(implementations: set[str]) -> dict[str, int]:
     from .. import methods
     from ..methods._count_cache import trainable_excluding_head
 
-    return trainable_excluding_head(sorted(implementations & set(methods.available())), BACKBONE)
+    # methods needing an optional package (peft's tuners) are counted on demand (`vpeft params`), not at a build
+    counted = {m for m in implementations & set(methods.available()) if not methods.get(m).cls.requires}
+    return trainable_excluding_head(sorted(counted), BACKBONE)
 
 
 def usage_snippet(implementation: str) -> str:
