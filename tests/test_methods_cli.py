@@ -49,7 +49,10 @@ def methods_json() -> list[dict[str, object]]:
 def test_methods_json_lists_the_registry(methods_json: list[dict[str, object]]) -> None:
     assert [row["id"] for row in methods_json] == methods.available()
     assert len(methods_json) >= 16  # issue 4, "done when"
-    assert all(isinstance(row["trainable_excluding_head"], int) for row in methods_json)
+    assert all(isinstance(row["trainable_excluding_head"], int) for row in methods_json if not row["requires"])
+    # peft's bridged tuners are counted on demand (`vpeft params ID`): listing them must not import peft
+    bridged = [row for row in methods_json if row["requires"] == ["peft"]]
+    assert len(bridged) >= 20 and all(row["trainable_excluding_head"] is None for row in bridged)
     by_id = {row["id"]: row for row in methods_json}
     lora = by_id["lora"]
     assert lora["name"] == "LoRA" and lora["mergeable"] is True and lora["paper"] == "2106.09685"
@@ -71,6 +74,7 @@ def test_methods_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert lines[-1] == f"{len(methods.available())} method(s)"
     lora = next(line for line in lines if line.startswith("lora "))
     assert "LoRA" in lora and "294,912 (0.29M)" in lora
+    assert "on demand: vpeft params vera" in next(line for line in lines if line.startswith("vera "))
 
 
 def test_params_json(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,6 +1,7 @@
 """The peft bridge's registration is cheap: the bridged ids and their typed configs come from the stored table
 (methods/peft_tuners.json), loading the registry imports no peft, and the stored table is checked here against the
-installed peft (the failure names the command that refreshes it). Counts of bridged tuners are on demand."""
+installed peft (the failure names the command that refreshes it). The count cache is keyed with peft's version;
+tests/test_methods_cli.py checks that `vpeft methods` leaves bridged tuners' counts to `vpeft params`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import sys
 
 import pytest
 from vpeft import methods
-from vpeft.commands import methods as methods_command
 from vpeft.methods import _count_cache, _peft_probe, peft_bridge
 
 from tests.conftest import ROOT
@@ -59,14 +59,6 @@ def test_count_cache_key_holds_the_peft_version(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(_count_cache, "_version", lambda dist: "0.0.0-other")
     assert _count_cache.cache_key("vera", "vit_base_patch16_224", {}) != keys["vera"]
     assert _count_cache.cache_key("lora", "vit_base_patch16_224", {}) == keys["lora"]  # needs no peft
-
-
-def test_methods_listing_counts_bridged_tuners_on_demand(capsys: pytest.CaptureFixture[str]) -> None:
-    rows = {r["id"]: r for r in methods_command.rows(None)}
-    assert rows["vera"]["trainable_excluding_head"] is None and rows["vera"]["requires"] == ["peft"]
-    assert isinstance(rows["lora"]["trainable_excluding_head"], int) and rows["lora"]["requires"] == []
-    methods_command.run(methods_command.argparse.Namespace(catalog=None, json=False))
-    assert "on demand: vpeft params vera" in capsys.readouterr().out
 
 
 def test_recipes_of_bridged_tuners_are_generated_and_current() -> None:
