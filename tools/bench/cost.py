@@ -1,0 +1,331 @@
+"""What each method costs on one backbone: train-step time, memory, trainable parameters, inference time.
+
+Every registered method is applied to its own copy of one randomly initialised timm backbone (pretrained=False:
+nothing is downloaded). Times are measured interleaved in this one process: each round times one train step
+(forward, backward, optimizer step) of every method, then one inference of every model (the plain backbone, each
+method unmerged, each mergeable method merged), so a slow spell of a busy machine hits all methods alike. The
+first `warmup` rounds are dropped; ratios are taken within a round (method / full fine-tuning, method / plain
+backbone) and the median over rounds is reported. Memory is measured once per method, before the timing, with only
+that method's model alive (CUDA: the allocator's peak; CPU: the proxy of `memory.py`).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import platform
+import statistics
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .. import methods
+from ..methods import UnsupportedModelError
+from . import memory
+from .result import CostResult, CostRow, Machine, Settings, Versions
+
+PRECISIONS = ("fp32", "bf16")
+BASELINE = "full"  # the train ratios' denominator
+LR = 1e-3  # any value: the step's cost does not depend on it
+
+
+@dataclass(frozen=True)
+class Options:
+    model: str = "vit_small_patch16_224"
+    batch: int = 8
+    precision: str = "fp32"
+    device: str = "auto"  # "auto": cuda if available, else cpu
+    rounds: int = 10
+    warmup: int = 2
+    num_classes: int = 100
+    methods: tuple[str, ...] = ()  # () = every registered method; `full` is always measured
+    seed: int = 0
+    progress: bool = True
+
+
+@dataclass
+class Subject:
+    """One method's models and what the timing loop needs to drive them."""
+
+    method: str
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    merged: nn.Module | None
+    train: list[float] = field(default_factory=list)
+    infer: list[float] = field(default_factory=list)
+    merged_infer: list[float] = field(default_factory=list)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _autocast(device: torch.device, precision: str) -> AbstractContextManager[object]:
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return nullcontext()
+
+
+def _timed(device: torch.device, fn: Callable[[], object]) -> float:
+    _sync(device)
+    start = time.perf_counter()
+    fn()
+    _sync(device)
+    return (time.perf_counter() - start) * 1000.0
+
+
+class Bench:
+    """The backbone, the inputs and the step functions shared by every method."""
+
+    def __init__(self, opts: Options) -> None:
+        import timm
+
+        self.opts = opts
+        self.device = resolve_device(opts.device)
+        torch.manual_seed(opts.seed)
+        self.backbone = timm.create_model(opts.model, pretrained=False, num_classes=opts.num_classes)
+        self.backbone.to(self.device).eval()
+        size = self.backbone.default_cfg.get("input_size", (3, 224, 224))
+        self.image_size = int(size[-1])
+        gen = torch.Generator().manual_seed(opts.seed)
+        self.x = torch.randn(opts.batch, *size, generator=gen).to(self.device)
+        self.y = torch.randint(0, opts.num_classes, (opts.batch,), generator=gen).to(self.device)
+        self.loss = nn.CrossEntropyLoss()
+
+    def applied(self, method: str) -> nn.Module:
+        model = copy.deepcopy(self.backbone)
+        methods.apply(model, method)
+        return model.train()
+
+    def optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
+        return torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=LR)
+
+    def forward_loss(self, model: nn.Module) -> torch.Tensor:
+        with _autocast(self.device, self.opts.precision):
+            return self.loss(model(self.x), self.y)
+
+    def train_step(self, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        self.forward_loss(model).backward()
+        optimizer.step()
+
+    def infer(self, model: nn.Module) -> None:
+        with torch.inference_mode(), _autocast(self.device, self.opts.precision):
+            model(self.x)
+
+    def merged(self, method: str, model: nn.Module) -> nn.Module | None:
+        if not methods.get(method).mergeable:
+            return None
+        merged = methods.merge(copy.deepcopy(model))
+        return merged.eval()
+
+
+# ---------------------------------------------------------------- memory
+
+
+@dataclass(frozen=True)
+class Memory:
+    total: int
+    activations: int
+    params: int
+    optimizer: int
+
+
+def measure_memory(bench: Bench, method: str) -> Memory:
+    """Memory of one method's train step, with only its model alive (built here, freed on return)."""
+    model = bench.applied(method)
+    opt = bench.optimizer(model)
+    bench.train_step(model, opt)  # the optimizer state exists from the first step on
+    activations = memory.saved_activation_bytes(model, lambda: bench.forward_loss(model))
+    params, state = memory.parameter_bytes(model), memory.optimizer_bytes(opt)
+    total = _cuda_peak(bench, model, opt) if bench.device.type == "cuda" else params + state + activations
+    return Memory(total=total, activations=activations, params=params, optimizer=state)
+
+
+def _cuda_peak(bench: Bench, model: nn.Module, opt: torch.optim.Optimizer) -> int:
+    """Peak allocated bytes of one train step, less what other live objects (the backbone) hold."""
+    opt.zero_grad(set_to_none=True)
+    torch.cuda.synchronize(bench.device)
+    torch.cuda.reset_peak_memory_stats(bench.device)
+    before = torch.cuda.memory_allocated(bench.device) - memory.parameter_bytes(model) - memory.optimizer_bytes(opt)
+    bench.train_step(model, opt)
+    torch.cuda.synchronize(bench.device)
+    return int(torch.cuda.max_memory_allocated(bench.device) - before)
+
+
+# ---------------------------------------------------------------- timing
+
+
+def make_subjects(bench: Bench, ids: list[str]) -> list[Subject]:
+    out = []
+    for method in ids:
+        model = bench.applied(method)
+        opt = bench.optimizer(model)
+        out.append(Subject(method, model, opt, bench.merged(method, model)))
+    return out
+
+
+def _rotated(items: list[Subject], k: int) -> list[Subject]:
+    """Round-robin with the starting method moved along each round, so no method is always first or last."""
+    k %= max(len(items), 1)
+    return items[k:] + items[:k]
+
+
+def run_round(bench: Bench, subjects: list[Subject], k: int, backbone_ms: list[float]) -> None:
+    for s in _rotated(subjects, k):
+        s.train.append(_timed(bench.device, lambda s=s: bench.train_step(s.model, s.optimizer)))
+    for s in subjects:
+        s.model.eval()
+    backbone_ms.append(_timed(bench.device, lambda: bench.infer(bench.backbone)))
+    for s in _rotated(subjects, k):
+        s.infer.append(_timed(bench.device, lambda s=s: bench.infer(s.model)))
+        if s.merged is not None:
+            s.merged_infer.append(_timed(bench.device, lambda s=s: bench.infer(s.merged)))  # type: ignore[arg-type]
+    for s in subjects:
+        s.model.train()
+
+
+def median_ratio(values: list[float], reference: list[float]) -> float:
+    """Median over rounds of value / reference in the same round (exactly 1.0 when they are the same list)."""
+    if values is reference:
+        return 1.0
+    return statistics.median(v / r for v, r in zip(values, reference, strict=True))
+
+
+# ---------------------------------------------------------------- the whole run
+
+
+def method_ids(requested: tuple[str, ...]) -> list[str]:
+    ids = list(requested) if requested else methods.available()
+    return ids if BASELINE in ids else [BASELINE, *ids]
+
+
+def _progress(total: int, enabled: bool, desc: str) -> Iterator[int]:
+    from tqdm import tqdm
+
+    yield from tqdm(range(total), desc=desc, disable=not enabled, leave=False)
+
+
+def run(opts: Options) -> CostResult:
+    bench = Bench(opts)
+    ids, skipped = [], {}
+    for method in method_ids(opts.methods):
+        try:
+            bench.applied(method)
+            ids.append(method)
+        except UnsupportedModelError as exc:
+            skipped[method] = str(exc)
+    mem = {m: measure_memory(bench, m) for m in _each(ids, opts.progress, "memory")}
+    subjects = make_subjects(bench, ids)
+    backbone_ms: list[float] = []
+    for k in _progress(opts.warmup + opts.rounds, opts.progress, "rounds"):
+        run_round(bench, subjects, k, backbone_ms)
+    return assemble(bench, subjects, mem, backbone_ms, skipped)
+
+
+def _each(ids: list[str], progress: bool, desc: str) -> Iterator[str]:
+    for i in _progress(len(ids), progress, desc):
+        yield ids[i]
+
+
+def _drop(values: list[float], warmup: int) -> list[float]:
+    return values[warmup:]
+
+
+def assemble(bench: Bench, subjects: list[Subject], mem: dict[str, Memory], backbone_all: list[float],
+             skipped: dict[str, str]) -> CostResult:
+    w = bench.opts.warmup
+    backbone = _drop(backbone_all, w)
+    base = next(s for s in subjects if s.method == BASELINE)
+    base_train = _drop(base.train, w)
+    rows = [row(bench, s, mem, base_train, backbone) for s in subjects]
+    return CostResult(
+        date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        machine=machine(bench.device), versions=versions(), settings=settings(bench),
+        backbone_infer_ms=statistics.median(backbone),
+        proxy=memory.CUDA_PEAK if bench.device.type == "cuda" else memory.PROXY,
+        rows=rows, skipped=skipped,
+    )
+
+
+def row(bench: Bench, s: Subject, mem: dict[str, Memory], base_train: list[float],
+        backbone: list[float]) -> CostRow:
+    w, batch = bench.opts.warmup, bench.opts.batch
+    train, infer = _drop(s.train, w), _drop(s.infer, w)
+    merged = _drop(s.merged_infer, w) if s.merged is not None else None
+    m, full = mem[s.method], mem[BASELINE]
+    train_ms, infer_ms = statistics.median(train), statistics.median(infer)
+    merged_ms = statistics.median(merged) if merged else None
+    return CostRow(
+        method=s.method, mergeable=s.merged is not None,
+        trainable=methods.trainable_parameters(s.model),
+        train_ms=train_ms, train_ratio=median_ratio(train, base_train if s.method != BASELINE else train),
+        infer_ms=infer_ms, infer_ratio=median_ratio(infer, backbone),
+        merged_ms=merged_ms, merged_ratio=median_ratio(merged, backbone) if merged else None,
+        train_images_per_s=batch / train_ms * 1000.0,
+        infer_images_per_s=batch / (merged_ms if merged_ms is not None else infer_ms) * 1000.0,
+        memory_bytes=m.total, memory_ratio=m.total / full.total,
+        activation_bytes=m.activations, activation_ratio=m.activations / full.activations,
+        param_bytes=m.params, optimizer_bytes=m.optimizer,
+    )
+
+
+# ---------------------------------------------------------------- what the run was
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine(device: torch.device) -> Machine:
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 0)
+    return Machine(cpu=cpu_model(), cores=cores, device=name, platform=platform.platform())
+
+
+def git_commit() -> str | None:
+    root = Path(__file__).resolve().parents[2]
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def versions() -> Versions:
+    import timm
+
+    from .. import __version__
+
+    return Versions(python=platform.python_version(), torch=torch.__version__, timm=timm.__version__,
+                    vpeft=__version__, commit=git_commit())
+
+
+def settings(bench: Bench) -> Settings:
+    o = bench.opts
+    return Settings(model=o.model, batch=o.batch, precision=o.precision, device=bench.device.type,
+                    rounds=o.rounds, warmup=o.warmup, num_classes=o.num_classes, image_size=bench.image_size,
+                    optimizer=f"AdamW(lr={LR})",
+                    memory="cuda-peak" if bench.device.type == "cuda" else "cpu-proxy")
+

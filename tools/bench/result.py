@@ -1,0 +1,100 @@
+"""The typed cost-benchmark result: what `benchmarks/cost.py` writes and what the site and README read.
+
+One model for both sides, so a result file the site reads is checked against exactly what the benchmark wrote.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+RESULTS_DIR = "benchmarks/results"  # relative to the repository root
+STEM = "cost-"  # result files are RESULTS_DIR/cost-*.json
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Machine(_Strict):
+    cpu: str
+    cores: int
+    device: str  # "cpu" or the CUDA device name
+    platform: str
+
+
+class Versions(_Strict):
+    python: str
+    torch: str
+    timm: str
+    vpeft: str
+    commit: str | None  # the repository commit the benchmark ran from (None outside a git checkout)
+
+
+class Settings(_Strict):
+    model: str
+    batch: int
+    precision: str
+    device: str
+    rounds: int
+    warmup: int
+    num_classes: int
+    image_size: int
+    optimizer: str
+    memory: str  # how `memory_bytes` was measured: "cuda-peak" or "cpu-proxy"
+
+
+class CostRow(_Strict):
+    """One method. Times are medians over rounds in milliseconds; ratios are medians of the per-round ratios."""
+
+    method: str
+    mergeable: bool
+    trainable: int  # trainable parameters excluding the classifier head
+    train_ms: float
+    train_ratio: float  # to full fine-tuning, same round
+    infer_ms: float  # unmerged
+    infer_ratio: float  # to the plain backbone, same round
+    merged_ms: float | None  # None: the method cannot be merged
+    merged_ratio: float | None
+    train_images_per_s: float
+    infer_images_per_s: float  # merged where the method can be merged, else unmerged
+    memory_bytes: int
+    memory_ratio: float  # to full fine-tuning
+    activation_bytes: int  # bytes of the tensors autograd saves for backward (saved_tensors_hooks)
+    activation_ratio: float  # to full fine-tuning
+    param_bytes: int
+    optimizer_bytes: int
+
+
+class CostResult(_Strict):
+    date: str  # ISO 8601, UTC
+    machine: Machine
+    versions: Versions
+    settings: Settings
+    backbone_infer_ms: float
+    proxy: str = Field(description="what memory_bytes means on this run")
+    rows: list[CostRow]
+    skipped: dict[str, str] = Field(default_factory=dict)  # method -> why it could not run on this backbone
+
+    def row(self, method: str) -> CostRow | None:
+        return next((r for r in self.rows if r.method == method), None)
+
+
+class ResultFileError(ValueError):
+    """A result file cannot be read; the message names the file and the field."""
+
+
+def read_result(path: Path) -> CostResult:
+    try:
+        return CostResult.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise ResultFileError(f"{path}: {where}: {first['msg']}") from None
+
+
+def result_files(root: Path) -> list[Path]:
+    """The committed cost results under `root`/benchmarks/results, in name order."""
+    folder = root / RESULTS_DIR
+    return sorted(folder.glob(f"{STEM}*.json")) if folder.is_dir() else []
