@@ -5,8 +5,8 @@ nothing is downloaded). Times are measured interleaved in this one process: each
 (forward, backward, optimizer step) of every method, then one inference of every model (the plain backbone, each
 method unmerged, each mergeable method merged), so a slow spell of a busy machine hits all methods alike. The
 first `warmup` rounds are dropped; ratios are taken within a round (method / full fine-tuning, method / plain
-backbone) and the median over rounds is reported. Memory is measured once per method, before the timing, with only
-that method's model alive (CUDA: the allocator's peak; CPU: the proxy of `memory.py`).
+backbone) and the median over rounds is reported. Memory is measured on each model's first, untimed train step
+(CUDA: the allocator's peak above what was allocated before it; CPU: the proxy of `memory.py`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -48,6 +49,7 @@ class Options:
     methods: tuple[str, ...] = ()  # () = every registered method; `full` is always measured
     seed: int = 0
     progress: bool = True
+    model_kwargs: dict[str, Any] = field(default_factory=dict)  # passed to timm.create_model (tests: a tiny ViT)
 
 
 @dataclass
@@ -58,6 +60,7 @@ class Subject:
     model: nn.Module
     optimizer: torch.optim.Optimizer
     merged: nn.Module | None
+    memory: Memory
     train: list[float] = field(default_factory=list)
     infer: list[float] = field(default_factory=list)
     merged_infer: list[float] = field(default_factory=list)
@@ -88,6 +91,15 @@ def _timed(device: torch.device, fn: Callable[[], object]) -> float:
     return (time.perf_counter() - start) * 1000.0
 
 
+def _input_size(model: nn.Module) -> tuple[int, int, int]:
+    """(C, H, W) the model takes: its patch embedding's image size (set by `img_size=`), else its default config."""
+    img = getattr(getattr(model, "patch_embed", None), "img_size", None)
+    if img is not None:
+        return (3, int(img[0]), int(img[1]))
+    c, h, w = model.default_cfg.get("input_size", (3, 224, 224))  # type: ignore[union-attr]
+    return (int(c), int(h), int(w))
+
+
 class Bench:
     """The backbone, the inputs and the step functions shared by every method."""
 
@@ -97,10 +109,11 @@ class Bench:
         self.opts = opts
         self.device = resolve_device(opts.device)
         torch.manual_seed(opts.seed)
-        self.backbone = timm.create_model(opts.model, pretrained=False, num_classes=opts.num_classes)
+        self.backbone = timm.create_model(opts.model, pretrained=False, num_classes=opts.num_classes,
+                                          **opts.model_kwargs)
         self.backbone.to(self.device).eval()
-        size = self.backbone.default_cfg.get("input_size", (3, 224, 224))
-        self.image_size = int(size[-1])
+        size = _input_size(self.backbone)
+        self.image_size = size[-1]
         gen = torch.Generator().manual_seed(opts.seed)
         self.x = torch.randn(opts.batch, *size, generator=gen).to(self.device)
         self.y = torch.randint(0, opts.num_classes, (opts.batch,), generator=gen).to(self.device)
@@ -145,37 +158,48 @@ class Memory:
     optimizer: int
 
 
-def measure_memory(bench: Bench, method: str) -> Memory:
-    """Memory of one method's train step, with only its model alive (built here, freed on return)."""
-    model = bench.applied(method)
-    opt = bench.optimizer(model)
-    bench.train_step(model, opt)  # the optimizer state exists from the first step on
-    activations = memory.saved_activation_bytes(model, lambda: bench.forward_loss(model))
-    params, state = memory.parameter_bytes(model), memory.optimizer_bytes(opt)
-    total = _cuda_peak(bench, model, opt) if bench.device.type == "cuda" else params + state + activations
-    return Memory(total=total, activations=activations, params=params, optimizer=state)
+def first_step(bench: Bench, model: nn.Module, opt: torch.optim.Optimizer) -> Memory:
+    """The untimed first train step of a model (it creates the optimizer state), measuring its memory.
 
-
-def _cuda_peak(bench: Bench, model: nn.Module, opt: torch.optim.Optimizer) -> int:
-    """Peak allocated bytes of one train step, less what other live objects (the backbone) hold."""
+    CPU: the proxy of `memory.py`. CUDA: the model's parameters plus the allocator's peak above what was
+    allocated before the step (grads, activations, temporaries, the new optimizer state).
+    """
+    cuda = bench.device.type == "cuda"
+    if cuda:
+        torch.cuda.synchronize(bench.device)
+        torch.cuda.reset_peak_memory_stats(bench.device)
+        before = torch.cuda.memory_allocated(bench.device)
     opt.zero_grad(set_to_none=True)
-    torch.cuda.synchronize(bench.device)
-    torch.cuda.reset_peak_memory_stats(bench.device)
-    before = torch.cuda.memory_allocated(bench.device) - memory.parameter_bytes(model) - memory.optimizer_bytes(opt)
-    bench.train_step(model, opt)
-    torch.cuda.synchronize(bench.device)
-    return int(torch.cuda.max_memory_allocated(bench.device) - before)
+    activations = memory.saved_activation_bytes(model, lambda: _backward(bench, model))
+    opt.step()
+    params, state = memory.parameter_bytes(model), memory.optimizer_bytes(opt)
+    if cuda:
+        torch.cuda.synchronize(bench.device)
+        total = params + torch.cuda.max_memory_allocated(bench.device) - before
+    else:
+        total = params + state + activations
+    return Memory(total=int(total), activations=activations, params=params, optimizer=state)
+
+
+def _backward(bench: Bench, model: nn.Module) -> None:
+    bench.forward_loss(model).backward()
 
 
 # ---------------------------------------------------------------- timing
 
 
-def make_subjects(bench: Bench, ids: list[str]) -> list[Subject]:
+def make_subjects(bench: Bench, ids: list[str], skipped: dict[str, str]) -> list[Subject]:
+    """Each method's model, optimizer and merged copy; a method the backbone does not support goes to `skipped`."""
     out = []
-    for method in ids:
-        model = bench.applied(method)
+    for i in _progress(len(ids), bench.opts.progress, "setup"):
+        try:
+            model = bench.applied(ids[i])
+        except UnsupportedModelError as exc:
+            skipped[ids[i]] = str(exc)
+            continue
         opt = bench.optimizer(model)
-        out.append(Subject(method, model, opt, bench.merged(method, model)))
+        used = first_step(bench, model, opt)
+        out.append(Subject(ids[i], model, opt, bench.merged(ids[i], model), used))
     return out
 
 
@@ -222,37 +246,25 @@ def _progress(total: int, enabled: bool, desc: str) -> Iterator[int]:
 
 def run(opts: Options) -> CostResult:
     bench = Bench(opts)
-    ids, skipped = [], {}
-    for method in method_ids(opts.methods):
-        try:
-            bench.applied(method)
-            ids.append(method)
-        except UnsupportedModelError as exc:
-            skipped[method] = str(exc)
-    mem = {m: measure_memory(bench, m) for m in _each(ids, opts.progress, "memory")}
-    subjects = make_subjects(bench, ids)
+    skipped: dict[str, str] = {}
+    subjects = make_subjects(bench, method_ids(opts.methods), skipped)
     backbone_ms: list[float] = []
     for k in _progress(opts.warmup + opts.rounds, opts.progress, "rounds"):
         run_round(bench, subjects, k, backbone_ms)
-    return assemble(bench, subjects, mem, backbone_ms, skipped)
-
-
-def _each(ids: list[str], progress: bool, desc: str) -> Iterator[str]:
-    for i in _progress(len(ids), progress, desc):
-        yield ids[i]
+    return assemble(bench, subjects, backbone_ms, skipped)
 
 
 def _drop(values: list[float], warmup: int) -> list[float]:
     return values[warmup:]
 
 
-def assemble(bench: Bench, subjects: list[Subject], mem: dict[str, Memory], backbone_all: list[float],
+def assemble(bench: Bench, subjects: list[Subject], backbone_all: list[float],
              skipped: dict[str, str]) -> CostResult:
     w = bench.opts.warmup
     backbone = _drop(backbone_all, w)
     base = next(s for s in subjects if s.method == BASELINE)
     base_train = _drop(base.train, w)
-    rows = [row(bench, s, mem, base_train, backbone) for s in subjects]
+    rows = [row(bench, s, base.memory, base_train, backbone) for s in subjects]
     return CostResult(
         date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         machine=machine(bench.device), versions=versions(), settings=settings(bench),
@@ -262,12 +274,12 @@ def assemble(bench: Bench, subjects: list[Subject], mem: dict[str, Memory], back
     )
 
 
-def row(bench: Bench, s: Subject, mem: dict[str, Memory], base_train: list[float],
+def row(bench: Bench, s: Subject, full: Memory, base_train: list[float],
         backbone: list[float]) -> CostRow:
     w, batch = bench.opts.warmup, bench.opts.batch
     train, infer = _drop(s.train, w), _drop(s.infer, w)
     merged = _drop(s.merged_infer, w) if s.merged is not None else None
-    m, full = mem[s.method], mem[BASELINE]
+    m = s.memory
     train_ms, infer_ms = statistics.median(train), statistics.median(infer)
     merged_ms = statistics.median(merged) if merged else None
     return CostRow(
@@ -326,6 +338,7 @@ def settings(bench: Bench) -> Settings:
     o = bench.opts
     return Settings(model=o.model, batch=o.batch, precision=o.precision, device=bench.device.type,
                     rounds=o.rounds, warmup=o.warmup, num_classes=o.num_classes, image_size=bench.image_size,
+                    model_kwargs=o.model_kwargs,
                     optimizer=f"AdamW(lr={LR})",
                     memory="cuda-peak" if bench.device.type == "cuda" else "cpu-proxy")
 

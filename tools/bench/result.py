@@ -6,6 +6,7 @@ One model for both sides, so a result file the site reads is checked against exa
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -41,6 +42,7 @@ class Settings(_Strict):
     warmup: int
     num_classes: int
     image_size: int
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)  # extra timm.create_model arguments (tests)
     optimizer: str
     memory: str  # how `memory_bytes` was measured: "cuda-peak" or "cpu-proxy"
 
