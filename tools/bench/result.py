@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..errors import UserError
+
 RESULTS_DIR = "benchmarks/results"  # relative to the repository root
 STEM = "cost-"  # result files are RESULTS_DIR/cost-*.json
 
@@ -83,13 +85,15 @@ class CostResult(_Strict):
         return next((r for r in self.rows if r.method == method), None)
 
 
-class ResultFileError(ValueError):
+class ResultFileError(UserError):
     """A result file cannot be read; the message names the file and the field."""
+
+    exit_code = 1
 
 
 def read_result(path: Path) -> CostResult:
     try:
-        return CostResult.model_validate_json(path.read_text(encoding="utf-8"))
+        return CostResult.model_validate_json(path.read_bytes())
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
