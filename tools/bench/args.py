@@ -30,6 +30,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help=f"rounds run first and dropped (default: {d['warmup']})")
     parser.add_argument("--num-classes", type=int, default=d["num_classes"], metavar="N",
                         help=f"classes of the head (default: {d['num_classes']})")
+    parser.add_argument("--threads", type=int, default=0, metavar="N",
+                        help="torch CPU threads (default: torch's own choice); 1 is steadier on a busy machine")
     parser.add_argument("--methods", default="", metavar="IDS",
                         help="comma-separated method ids (default: every registered method; full is always added)")
     parser.add_argument("-o", "--output", metavar="STEM",
@@ -53,6 +55,7 @@ def options(args: argparse.Namespace) -> Options:
     _positive("rounds", args.rounds)
     _positive("warmup", args.warmup, 0)
     _positive("num-classes", args.num_classes, 2)
+    _positive("threads", args.threads, 0)
     if args.precision not in PRECISIONS:
         raise UserError(f"--precision: expected one of {', '.join(PRECISIONS)}, got {args.precision!r}")
     if args.model not in timm.list_models():
@@ -63,7 +66,7 @@ def options(args: argparse.Namespace) -> Options:
     if unknown:
         raise UserError(f"--methods: unknown method(s) {', '.join(unknown)}; known: {', '.join(methods.available())}")
     return Options(model=args.model, batch=args.batch, precision=args.precision, device=args.device,
-                   rounds=args.rounds, warmup=args.warmup, num_classes=args.num_classes, methods=ids,
+                   rounds=args.rounds, warmup=args.warmup, num_classes=args.num_classes, methods=ids, threads=args.threads,
                    progress=not args.no_progress)
 
 

@@ -48,6 +48,7 @@ class Options:
     num_classes: int = 100
     methods: tuple[str, ...] = ()  # () = every registered method; `full` is always measured
     seed: int = 0
+    threads: int = 0  # torch's intra-op threads; 0 = torch's default
     progress: bool = True
     model_kwargs: dict[str, Any] = field(default_factory=dict)  # passed to timm.create_model (tests: a tiny ViT)
 
@@ -108,6 +109,8 @@ class Bench:
 
         self.opts = opts
         self.device = resolve_device(opts.device)
+        if opts.threads:
+            torch.set_num_threads(opts.threads)
         torch.manual_seed(opts.seed)
         self.backbone = timm.create_model(opts.model, pretrained=False, num_classes=opts.num_classes,
                                           **opts.model_kwargs)
@@ -199,8 +202,21 @@ def make_subjects(bench: Bench, ids: list[str], skipped: dict[str, str]) -> list
             continue
         opt = bench.optimizer(model)
         used = first_step(bench, model, opt)
-        out.append(Subject(ids[i], model, opt, bench.merged(ids[i], model), used))
+        subject = Subject(ids[i], model, opt, bench.merged(ids[i], model), used)
+        _warm_inference(bench, subject)
+        out.append(subject)
+    if out:
+        bench.infer(bench.backbone)
     return out
+
+
+def _warm_inference(bench: Bench, s: Subject) -> None:
+    """One untimed inference of each model, so that no round times a first call."""
+    s.model.eval()
+    bench.infer(s.model)
+    if s.merged is not None:
+        bench.infer(s.merged)
+    s.model.train()
 
 
 def _rotated(items: list[Subject], k: int) -> list[Subject]:
@@ -339,6 +355,6 @@ def settings(bench: Bench) -> Settings:
     return Settings(model=o.model, batch=o.batch, precision=o.precision, device=bench.device.type,
                     rounds=o.rounds, warmup=o.warmup, num_classes=o.num_classes, image_size=bench.image_size,
                     model_kwargs=o.model_kwargs,
-                    optimizer=f"AdamW(lr={LR})",
+                    optimizer=f"AdamW(lr={LR})", threads=torch.get_num_threads(),
                     memory="cuda-peak" if bench.device.type == "cuda" else "cpu-proxy")
 

@@ -46,6 +46,7 @@ class Settings(_Strict):
     image_size: int
     model_kwargs: dict[str, Any] = Field(default_factory=dict)  # extra timm.create_model arguments (tests)
     optimizer: str
+    threads: int  # torch intra-op threads
     memory: str  # how `memory_bytes` was measured: "cuda-peak" or "cpu-proxy"
 
 
