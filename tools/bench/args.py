@@ -66,8 +66,8 @@ def options(args: argparse.Namespace) -> Options:
     if unknown:
         raise UserError(f"--methods: unknown method(s) {', '.join(unknown)}; known: {', '.join(methods.available())}")
     return Options(model=args.model, batch=args.batch, precision=args.precision, device=args.device,
-                   rounds=args.rounds, warmup=args.warmup, num_classes=args.num_classes, methods=ids, threads=args.threads,
-                   progress=not args.no_progress)
+                   rounds=args.rounds, warmup=args.warmup, num_classes=args.num_classes, methods=ids,
+                   threads=args.threads, progress=not args.no_progress)
 
 
 def _check_device(device: str) -> None:
