@@ -29,8 +29,10 @@ def result() -> CostResult:
 
 
 def test_rows_and_ratios(result: CostResult) -> None:
-    assert [r.method for r in result.rows] == ["full", "lora"]  # full is added: it is the reference
-    full, lora = result.rows
+    # full is added (the reference of the train ratios), and peft's LoRA after ours (a reference row)
+    assert [r.method for r in result.rows] == ["full", "lora", "peft-lora"]
+    full, lora, peft = result.rows
+    assert peft.reference and not lora.reference and peft.trainable == lora.trainable  # same layers, same rank
     assert full.train_ratio == 1.0 and full.memory_ratio == 1.0 and full.activation_ratio == 1.0
     # one round: the median ratio is the ratio of the two measured times
     assert lora.train_ratio == pytest.approx(lora.train_ms / full.train_ms, rel=1e-12)
@@ -71,7 +73,7 @@ def test_files(result: CostResult, tmp_path: Path) -> None:
     data = json.loads(json_path.read_text())
     assert {"date", "machine", "versions", "settings", "rows"} <= set(data)
     rows = list(csv.DictReader(csv_path.open()))
-    assert [r["method"] for r in rows] == ["full", "lora"]
+    assert [r["method"] for r in rows] == ["full", "lora", "peft-lora"]
     assert list(rows[0]) == [*CostRow.model_fields, *META_COLUMNS]
     assert rows[0]["train_ratio"] == "1.0" and rows[1]["cpu"] == result.machine.cpu
     assert write(result, tmp_path / "out" / "cost-x")  # an earlier result is replaced

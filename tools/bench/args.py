@@ -34,6 +34,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="torch CPU threads (default: torch's own choice); 1 is steadier on a busy machine")
     parser.add_argument("--methods", default="", metavar="IDS",
                         help="comma-separated method ids (default: every registered method; full is always added)")
+    parser.add_argument("--no-peft", action="store_true",
+                        help="leave out the reference row of Hugging Face peft's LoRA (added when peft is installed)")
     parser.add_argument("-o", "--output", metavar="STEM",
                         help="write STEM.json and STEM.csv (default: benchmarks/results/cost-DEVICE-MODEL-bN-P)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -67,7 +69,7 @@ def options(args: argparse.Namespace) -> Options:
         raise UserError(f"--methods: unknown method(s) {', '.join(unknown)}; known: {', '.join(methods.available())}")
     return Options(model=args.model, batch=args.batch, precision=args.precision, device=args.device,
                    rounds=args.rounds, warmup=args.warmup, num_classes=args.num_classes, methods=ids,
-                   threads=args.threads, progress=not args.no_progress)
+                   threads=args.threads, peft=not args.no_peft, progress=not args.no_progress)
 
 
 def _check_device(device: str) -> None:

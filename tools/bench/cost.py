@@ -34,6 +34,7 @@ from .result import CostResult, CostRow, Machine, Settings, Versions
 
 PRECISIONS = ("fp32", "bf16")
 BASELINE = "full"  # the train ratios' denominator
+PEFT_LORA = "peft-lora"  # Hugging Face peft's LoRA with our LoRA's default config: a reference row, not a method
 LR = 1e-3  # any value: the step's cost does not depend on it
 
 
@@ -49,6 +50,7 @@ class Options:
     methods: tuple[str, ...] = ()  # () = every registered method; `full` is always measured
     seed: int = 0
     threads: int = 0  # torch's intra-op threads; 0 = torch's default
+    peft: bool = True  # add peft's LoRA as a reference row when peft is installed and LoRA is measured
     progress: bool = True
     model_kwargs: dict[str, Any] = field(default_factory=dict)  # passed to timm.create_model (tests: a tiny ViT)
 
@@ -124,6 +126,8 @@ class Bench:
 
     def applied(self, method: str) -> nn.Module:
         model = copy.deepcopy(self.backbone)
+        if method == PEFT_LORA:
+            return peft_lora(model).train()
         methods.apply(model, method)
         return model.train()
 
@@ -144,10 +148,40 @@ class Bench:
             model(self.x)
 
     def merged(self, method: str, model: nn.Module) -> nn.Module | None:
+        if method == PEFT_LORA:
+            return copy.deepcopy(model).merge_and_unload().eval()  # type: ignore[operator]
         if not methods.get(method).mergeable:
             return None
         merged = methods.merge(copy.deepcopy(model))
         return merged.eval()
+
+
+def peft_lora(model: nn.Module) -> nn.Module:
+    """peft's LoRA on the fused qkv linears with our LoRA's default rank, alpha and dropout (the same layers and
+    scaling, see methods/peft_interop.py), the head trained as peft's `modules_to_save`."""
+    from peft import LoraConfig, get_peft_model
+
+    cfg = methods.make_config("lora")
+    if cfg.target != "qkv":  # type: ignore[attr-defined]
+        raise UnsupportedModelError("peft's LoRA is compared with our LoRA on the fused qkv only")
+    peft_cfg = LoraConfig(r=cfg.r, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout,  # type: ignore[attr-defined]
+                          target_modules=["qkv"], modules_to_save=["head"])
+    return get_peft_model(model, peft_cfg)  # type: ignore[return-value]
+
+
+def _peft_available() -> bool:
+    try:
+        import peft  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def trainable(method: str, model: nn.Module) -> int:
+    """Trainable parameters excluding the classifier head (peft wraps the head: its LoRA tensors are counted)."""
+    if method == PEFT_LORA:
+        return sum(p.numel() for n, p in model.named_parameters() if p.requires_grad and "lora_" in n)
+    return methods.trainable_parameters(model)
 
 
 # ---------------------------------------------------------------- memory
@@ -249,9 +283,13 @@ def median_ratio(values: list[float], reference: list[float]) -> float:
 # ---------------------------------------------------------------- the whole run
 
 
-def method_ids(requested: tuple[str, ...]) -> list[str]:
+def method_ids(requested: tuple[str, ...], with_peft: bool) -> list[str]:
+    """The methods to measure: `full` first if not asked for, peft's LoRA after ours when peft is installed."""
     ids = list(requested) if requested else methods.available()
-    return ids if BASELINE in ids else [BASELINE, *ids]
+    ids = ids if BASELINE in ids else [BASELINE, *ids]
+    if with_peft and "lora" in ids and PEFT_LORA not in ids and _peft_available():
+        ids.insert(ids.index("lora") + 1, PEFT_LORA)
+    return ids
 
 
 def _progress(total: int, enabled: bool, desc: str) -> Iterator[int]:
@@ -263,7 +301,7 @@ def _progress(total: int, enabled: bool, desc: str) -> Iterator[int]:
 def run(opts: Options) -> CostResult:
     bench = Bench(opts)
     skipped: dict[str, str] = {}
-    subjects = make_subjects(bench, method_ids(opts.methods), skipped)
+    subjects = make_subjects(bench, method_ids(opts.methods, opts.peft), skipped)
     backbone_ms: list[float] = []
     for k in _progress(opts.warmup + opts.rounds, opts.progress, "rounds"):
         run_round(bench, subjects, k, backbone_ms)
@@ -299,8 +337,8 @@ def row(bench: Bench, s: Subject, full: Memory, base_train: list[float],
     train_ms, infer_ms = statistics.median(train), statistics.median(infer)
     merged_ms = statistics.median(merged) if merged else None
     return CostRow(
-        method=s.method, mergeable=s.merged is not None,
-        trainable=methods.trainable_parameters(s.model),
+        method=s.method, mergeable=s.merged is not None, reference=s.method == PEFT_LORA,
+        trainable=trainable(s.method, s.model),
         train_ms=train_ms, train_ratio=median_ratio(train, base_train if s.method != BASELINE else train),
         infer_ms=infer_ms, infer_ratio=median_ratio(infer, backbone),
         merged_ms=merged_ms, merged_ratio=median_ratio(merged, backbone) if merged else None,

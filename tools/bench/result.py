@@ -53,8 +53,9 @@ class Settings(_Strict):
 class CostRow(_Strict):
     """One method. Times are medians over rounds in milliseconds; ratios are medians of the per-round ratios."""
 
-    method: str
+    method: str  # a registry id, or "peft-lora" (Hugging Face peft's LoRA, a reference row)
     mergeable: bool
+    reference: bool = False  # not a vpeft method: measured for comparison only
     trainable: int  # trainable parameters excluding the classifier head
     train_ms: float
     train_ratio: float  # to full fine-tuning, same round
