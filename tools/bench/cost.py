@@ -15,7 +15,6 @@ import copy
 import os
 import platform
 import statistics
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
@@ -29,6 +28,7 @@ from torch import nn
 
 from .. import methods
 from ..methods import UnsupportedModelError
+from ..repro.record import git_commit, git_dirty
 from . import memory
 from .result import CostResult, CostRow, Machine, Settings, Versions
 
@@ -369,23 +369,14 @@ def machine(device: torch.device) -> Machine:
     return Machine(cpu=cpu_model(), cores=cores, device=name, platform=platform.platform())
 
 
-def git_commit() -> str | None:
-    root = Path(__file__).resolve().parents[2]
-    try:
-        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                             timeout=10, check=True)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
-
-
 def versions() -> Versions:
     import timm
 
     from .. import __version__
 
+    root = Path(__file__).resolve().parents[2]  # the clone this module lies in
     return Versions(python=platform.python_version(), torch=torch.__version__, timm=timm.__version__,
-                    vpeft=__version__, commit=git_commit())
+                    vpeft=__version__, commit=git_commit(root), dirty=git_dirty(root))
 
 
 def settings(bench: Bench) -> Settings:

@@ -33,6 +33,7 @@ class Versions(_Strict):
     timm: str
     vpeft: str
     commit: str | None  # the repository commit the benchmark ran from (None outside a git checkout)
+    dirty: bool | None = None  # uncommitted changes in the tree (then the commit alone does not pin the code)
 
 
 class Settings(_Strict):
