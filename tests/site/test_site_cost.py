@@ -19,7 +19,8 @@ from tests.conftest import ROOT
 def _row(method: str, train: float, memory: int, merged: float | None = None) -> CostRow:
     return CostRow(
         method=method, mergeable=merged is not None, trainable=1234567, train_ms=100 * train, train_ratio=train,
-        infer_ms=50.0, infer_ratio=1.25, merged_ms=None if merged is None else 40.0 * merged, merged_ratio=merged,
+        backbone_ms=40.0, infer_ms=50.0, infer_ratio=1.25, merged_ms=None if merged is None else 40.0 * merged,
+        merged_ratio=merged,
         train_images_per_s=80.0 / train, infer_images_per_s=160.0, memory_bytes=memory,
         memory_ratio=memory / 400_000_000, activation_bytes=memory // 2, activation_ratio=memory / 400_000_000,
         param_bytes=1, optimizer_bytes=2,

@@ -2,8 +2,9 @@
 
 Every registered method is applied to its own copy of one randomly initialised timm backbone (pretrained=False:
 nothing is downloaded). Times are measured interleaved in this one process: each round times one train step
-(forward, backward, optimizer step) of every method, then one inference of every model (the plain backbone, each
-method unmerged, each mergeable method merged), so a slow spell of a busy machine hits all methods alike. The
+(forward, backward, optimizer step) of every method, then for every method one inference of the plain backbone, of
+the method unmerged and, if it can be merged, merged, back to back; so a slow spell of a busy machine hits the
+compared calls alike. The
 first `warmup` rounds are dropped; ratios are taken within a round (method / full fine-tuning, method / plain
 backbone) and the median over rounds is reported. Memory is measured on each model's first, untimed train step
 (CUDA: the allocator's peak above what was allocated before it; CPU: the proxy of `memory.py`).
@@ -67,6 +68,7 @@ class Subject:
     train: list[float] = field(default_factory=list)
     infer: list[float] = field(default_factory=list)
     merged_infer: list[float] = field(default_factory=list)
+    backbone: list[float] = field(default_factory=list)  # the plain backbone, timed right before this model
 
 
 def resolve_device(name: str) -> torch.device:
@@ -259,13 +261,15 @@ def _rotated(items: list[Subject], k: int) -> list[Subject]:
     return items[k:] + items[:k]
 
 
-def run_round(bench: Bench, subjects: list[Subject], k: int, backbone_ms: list[float]) -> None:
+def run_round(bench: Bench, subjects: list[Subject], k: int) -> None:
+    """One train step of every method; then, for every method, the plain backbone, the model and its merged copy
+    back to back, so that each inference ratio compares two calls a moment apart."""
     for s in _rotated(subjects, k):
         s.train.append(_timed(bench.device, lambda s=s: bench.train_step(s.model, s.optimizer)))
     for s in subjects:
         s.model.eval()
-    backbone_ms.append(_timed(bench.device, lambda: bench.infer(bench.backbone)))
     for s in _rotated(subjects, k):
+        s.backbone.append(_timed(bench.device, lambda: bench.infer(bench.backbone)))
         s.infer.append(_timed(bench.device, lambda s=s: bench.infer(s.model)))
         if s.merged is not None:
             s.merged_infer.append(_timed(bench.device, lambda s=s: bench.infer(s.merged)))  # type: ignore[arg-type]
@@ -302,23 +306,21 @@ def run(opts: Options) -> CostResult:
     bench = Bench(opts)
     skipped: dict[str, str] = {}
     subjects = make_subjects(bench, method_ids(opts.methods, opts.peft), skipped)
-    backbone_ms: list[float] = []
     for k in _progress(opts.warmup + opts.rounds, opts.progress, "rounds"):
-        run_round(bench, subjects, k, backbone_ms)
-    return assemble(bench, subjects, backbone_ms, skipped)
+        run_round(bench, subjects, k)
+    return assemble(bench, subjects, skipped)
 
 
 def _drop(values: list[float], warmup: int) -> list[float]:
     return values[warmup:]
 
 
-def assemble(bench: Bench, subjects: list[Subject], backbone_all: list[float],
-             skipped: dict[str, str]) -> CostResult:
+def assemble(bench: Bench, subjects: list[Subject], skipped: dict[str, str]) -> CostResult:
     w = bench.opts.warmup
-    backbone = _drop(backbone_all, w)
+    backbone = [t for s in subjects for t in _drop(s.backbone, w)]
     base = next(s for s in subjects if s.method == BASELINE)
     base_train = _drop(base.train, w)
-    rows = [row(bench, s, base.memory, base_train, backbone) for s in subjects]
+    rows = [row(bench, s, base.memory, base_train) for s in subjects]
     return CostResult(
         date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         machine=machine(bench.device), versions=versions(), settings=settings(bench),
@@ -328,10 +330,9 @@ def assemble(bench: Bench, subjects: list[Subject], backbone_all: list[float],
     )
 
 
-def row(bench: Bench, s: Subject, full: Memory, base_train: list[float],
-        backbone: list[float]) -> CostRow:
+def row(bench: Bench, s: Subject, full: Memory, base_train: list[float]) -> CostRow:
     w, batch = bench.opts.warmup, bench.opts.batch
-    train, infer = _drop(s.train, w), _drop(s.infer, w)
+    train, infer, backbone = _drop(s.train, w), _drop(s.infer, w), _drop(s.backbone, w)
     merged = _drop(s.merged_infer, w) if s.merged is not None else None
     m = s.memory
     train_ms, infer_ms = statistics.median(train), statistics.median(infer)
@@ -340,7 +341,7 @@ def row(bench: Bench, s: Subject, full: Memory, base_train: list[float],
         method=s.method, mergeable=s.merged is not None, reference=s.method == PEFT_LORA,
         trainable=trainable(s.method, s.model),
         train_ms=train_ms, train_ratio=median_ratio(train, base_train if s.method != BASELINE else train),
-        infer_ms=infer_ms, infer_ratio=median_ratio(infer, backbone),
+        backbone_ms=statistics.median(backbone), infer_ms=infer_ms, infer_ratio=median_ratio(infer, backbone),
         merged_ms=merged_ms, merged_ratio=median_ratio(merged, backbone) if merged else None,
         train_images_per_s=batch / train_ms * 1000.0,
         infer_images_per_s=batch / (merged_ms if merged_ms is not None else infer_ms) * 1000.0,

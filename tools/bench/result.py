@@ -60,8 +60,9 @@ class CostRow(_Strict):
     trainable: int  # trainable parameters excluding the classifier head
     train_ms: float
     train_ratio: float  # to full fine-tuning, same round
+    backbone_ms: float  # the plain backbone, timed right before this method's inference
     infer_ms: float  # unmerged
-    infer_ratio: float  # to the plain backbone, same round
+    infer_ratio: float  # to the plain backbone timed right before it
     merged_ms: float | None  # None: the method cannot be merged
     merged_ratio: float | None
     train_images_per_s: float
