@@ -32,6 +32,7 @@ def test_rows_and_ratios(result: CostResult) -> None:
     # full is added (the reference of the train ratios), and peft's LoRA after ours (a reference row)
     assert [r.method for r in result.rows] == ["full", "lora", "peft-lora"]
     full, lora, peft = result.rows
+    assert lora.merged_same_modules and peft.merged_same_modules and full.merged_same_modules
     assert peft.reference and not lora.reference and peft.trainable == lora.trainable  # same layers, same rank
     assert full.train_ratio == 1.0 and full.memory_ratio == 1.0 and full.activation_ratio == 1.0
     # one round: the median ratio is the ratio of the two measured times

@@ -35,6 +35,14 @@ def test_verdict(train: float, activation: float, merged: float | None, missed: 
     assert verdict(row).missed == missed
 
 
+def test_merged_off_with_the_backbones_modules_is_noise() -> None:
+    row = _row("lora", 0.5, 1, 1.2).model_copy(update={"activation_ratio": 0.5, "merged_same_modules": True})
+    assert verdict(row).missed == ()
+    assert "1.20 noise (the backbone's exact modules)" in table(result(extra=[]).model_copy(
+        update={"rows": [row]}), {})
+    assert verdict(row.model_copy(update={"merged_same_modules": False})).missed == ("merged",)
+
+
 def test_full_fine_tuning_and_reference_rows_are_held_to_no_goal() -> None:
     assert verdict(_row("full", 5.0, 1, 2.0)).missed == ()
     assert verdict(_row("peft-lora", 5.0, 1).model_copy(update={"reference": True})).missed == ()

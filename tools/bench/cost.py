@@ -158,6 +158,15 @@ class Bench:
         return merged.eval()
 
 
+def same_modules(model: nn.Module, backbone: nn.Module) -> bool:
+    """Whether `model` has exactly the backbone's modules (names and classes) and parameter shapes: then its
+    inference does the backbone's work, and a measured difference is timing noise."""
+    def layout(m: nn.Module) -> list[tuple[str, str, tuple[tuple[str, tuple[int, ...]], ...]]]:
+        return [(name, type(mod).__name__, tuple((n, tuple(p.shape)) for n, p in mod.named_parameters(recurse=False)))
+                for name, mod in m.named_modules()]
+    return layout(model) == layout(backbone)
+
+
 def peft_lora(model: nn.Module) -> nn.Module:
     """peft's LoRA on the fused qkv linears with our LoRA's default rank, alpha and dropout (the same layers and
     scaling, see methods/peft_interop.py), the head trained as peft's `modules_to_save`."""
@@ -343,6 +352,7 @@ def row(bench: Bench, s: Subject, full: Memory, base_train: list[float]) -> Cost
         train_ms=train_ms, train_ratio=median_ratio(train, base_train if s.method != BASELINE else train),
         backbone_ms=statistics.median(backbone), infer_ms=infer_ms, infer_ratio=median_ratio(infer, backbone),
         merged_ms=merged_ms, merged_ratio=median_ratio(merged, backbone) if merged else None,
+        merged_same_modules=same_modules(s.merged, bench.backbone) if s.merged is not None else None,
         train_images_per_s=batch / train_ms * 1000.0,
         infer_images_per_s=batch / (merged_ms if merged_ms is not None else infer_ms) * 1000.0,
         memory_bytes=m.total, memory_ratio=m.total / full.total,

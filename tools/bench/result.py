@@ -65,6 +65,7 @@ class CostRow(_Strict):
     infer_ratio: float  # to the plain backbone timed right before it
     merged_ms: float | None  # None: the method cannot be merged
     merged_ratio: float | None
+    merged_same_modules: bool | None = None  # the merged model has exactly the backbone's modules and shapes
     train_images_per_s: float
     infer_images_per_s: float  # merged where the method can be merged, else unmerged
     memory_bytes: int
