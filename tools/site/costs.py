@@ -19,7 +19,8 @@ from .views import DASH, Cell, Link, method_page
 PAGE = "cost.md"
 ACCURACY_BENCHMARK = "vtab-1k"
 BASELINE_LINES = {"full": "baseline:full-fine-tuning", "linear": "baseline:linear-probing"}
-BASELINE_NAMES = {"full": "Full fine-tuning", "linear": "Linear probing"}
+BASELINE_NAMES = {"full": "Full fine-tuning", "linear": "Linear probing",
+                  "peft-lora": "LoRA in Hugging Face peft (for comparison)"}
 MB = 1e6
 
 
@@ -146,6 +147,8 @@ def memory_points(result: CostResult, catalog: Catalog, accuracy: dict[str, floa
     entries = implementations(catalog)
     points, missing = [], []
     for row in result.rows:
+        if row.reference:  # the same method as ours, in another library: no accuracy of its own
+            continue
         entry = entries.get(row.method)
         key = BASELINE_LINES.get(row.method) or (f"method:{entry.id}" if entry else "")
         link = _name(row.method, entries, here)
