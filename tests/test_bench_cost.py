@@ -153,6 +153,13 @@ def test_bad_options(argv: list[str], needle: str, capsys: pytest.CaptureFixture
     assert needle in err and err.count("\n") == 1 and "Traceback" not in err
 
 
+def test_a_model_the_methods_do_not_support_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "cost", "--model", "resnet18", "--methods", "lora", "--batch", "1", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("vpeft: error: --model: resnet18: ") and "supported: timm VisionTransformer" in err
+    assert err.count("\n") == 1
+
+
 def test_user_file_refused_before_the_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "mine.csv").write_text("a,b\n")
     assert main(["bench", "cost", "--methods", "lora", "-o", str(tmp_path / "mine")]) == 2

@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from .. import methods
+from ..errors import UserError
 from ..methods import UnsupportedModelError
 from ..repro.record import git_commit, git_dirty
 from . import memory
@@ -240,6 +241,9 @@ def make_subjects(bench: Bench, ids: list[str], skipped: dict[str, str]) -> list
     """Each method's model, optimizer and merged copy; a method the backbone does not support goes to `skipped`."""
     out = []
     for i in _progress(len(ids), bench.opts.progress, "setup"):
+        if ids[i] == PEFT_LORA and "lora" in skipped:
+            skipped[PEFT_LORA] = skipped["lora"]
+            continue
         try:
             model = bench.applied(ids[i])
         except UnsupportedModelError as exc:
@@ -314,6 +318,10 @@ def _progress(total: int, enabled: bool, desc: str) -> Iterator[int]:
 def run(opts: Options) -> CostResult:
     bench = Bench(opts)
     skipped: dict[str, str] = {}
+    try:  # full fine-tuning is the reference: a model it does not support leaves nothing to compare
+        methods.get(BASELINE).make(methods.make_config(BASELINE)).check_model(bench.backbone)
+    except UnsupportedModelError as exc:
+        raise UserError(f"--model: {opts.model}: {exc}") from None
     subjects = make_subjects(bench, method_ids(opts.methods, opts.peft), skipped)
     for k in _progress(opts.warmup + opts.rounds, opts.progress, "rounds"):
         run_round(bench, subjects, k)
