@@ -113,6 +113,7 @@ class Bench:
         import timm
 
         self.opts = opts
+        self.versions = versions()  # at the start: the commit that runs, even if the checkout moves meanwhile
         self.device = resolve_device(opts.device)
         if opts.threads:
             torch.set_num_threads(opts.threads)
@@ -340,7 +341,7 @@ def assemble(bench: Bench, subjects: list[Subject], skipped: dict[str, str]) -> 
     rows = [row(bench, s, base.memory, base_train) for s in subjects]
     return CostResult(
         date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        machine=machine(bench.device), versions=versions(), settings=settings(bench),
+        machine=machine(bench.device), versions=bench.versions, settings=settings(bench),
         backbone_infer_ms=statistics.median(backbone),
         proxy=memory.CUDA_PEAK if bench.device.type == "cuda" else memory.PROXY,
         rows=rows, skipped=skipped,
