@@ -32,11 +32,9 @@ from ..errors import UserError
 from ..methods import UnsupportedModelError
 from ..repro.record import git_commit, git_dirty
 from . import memory
-from .result import CostResult, CostRow, Machine, Settings, Versions
+from .result import BASELINE, PEFT_LORA, CostResult, CostRow, Machine, Settings, Versions
 
 PRECISIONS = ("fp32", "bf16")
-BASELINE = "full"  # the train ratios' denominator
-PEFT_LORA = "peft-lora"  # Hugging Face peft's LoRA with our LoRA's default config: a reference row, not a method
 LR = 1e-3  # any value: the step's cost does not depend on it
 
 

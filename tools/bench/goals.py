@@ -17,8 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..errors import UserError
-from .cost import BASELINE, PEFT_LORA
-from .result import CostResult, CostRow
+from .result import BASELINE, PEFT_LORA, CostResult, CostRow
 
 TRAIN_MAX = 0.9
 ACTIVATION_MAX = 1.0

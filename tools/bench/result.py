@@ -14,6 +14,8 @@ from ..errors import UserError
 
 RESULTS_DIR = "benchmarks/results"  # relative to the repository root
 STEM = "cost-"  # result files are RESULTS_DIR/cost-*.json
+BASELINE = "full"  # the train ratios' denominator
+PEFT_LORA = "peft-lora"  # Hugging Face peft's LoRA with our LoRA's default config: a reference row, not a method
 
 
 class _Strict(BaseModel):
