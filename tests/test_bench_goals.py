@@ -38,7 +38,7 @@ def test_verdict(train: float, activation: float, merged: float | None, missed: 
 def test_merged_off_with_the_backbones_modules_is_noise() -> None:
     row = _row("lora", 0.5, 1, 1.2).model_copy(update={"activation_ratio": 0.5, "merged_same_modules": True})
     assert verdict(row).missed == ()
-    assert "1.20 noise (the backbone's exact modules)" in table(result(extra=[]).model_copy(
+    assert "1.200 noise (the backbone's exact modules)" in table(result(extra=[]).model_copy(
         update={"rows": [row]}), {})
     assert verdict(row.model_copy(update={"merged_same_modules": False})).missed == ("merged",)
 

@@ -110,7 +110,7 @@ def _mark(value: float | None, ok: bool) -> str:
 def _merged_mark(row: CostRow, ok: bool) -> str:
     """A merged model with exactly the backbone's modules does the backbone's work: a ratio off 1.00 is noise."""
     if ok and merged_off(row):
-        return f"{row.merged_ratio:.2f} noise (the backbone's exact modules)"
+        return f"{row.merged_ratio:.3f} noise (the backbone's exact modules)"
     return _mark(row.merged_ratio, ok)
 
 
