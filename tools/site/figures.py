@@ -6,6 +6,7 @@ This module only computes positions and labels; `templates/*.svg.j2` draw them (
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .views import TreeNode
@@ -175,29 +176,78 @@ def _place_labels(xs: list[float], ys: list[float], labels: list[str], edges: tu
 ZERO_GAP = 40  # room left of the log axis for the points with zero trainable parameters
 
 
-def accuracy_plot(items: list[PlotInput], y_title: str, width: int = 900, height: int = 560) -> Plot | None:
-    """Score against trainable parameters on a log scale; None when fewer than two points can be drawn.
+@dataclass(frozen=True)
+class XAxis:
+    """A linear horizontal axis for a score plot (the default axis is trainable parameters on a log scale)."""
 
-    Points with zero trainable parameters (a frozen backbone) cannot sit on a log axis: they are drawn in a column
-    of their own marked "0" left of it, and they take part in the Pareto front like every other point (a frozen
-    backbone with a higher score than a method beats it outright)."""
-    if len(items) < 2:
-        return None
+    title: str
+    what: str  # the tooltip's words after the value
+    unit: str  # printed after each value
+    step: float = 0.1  # tick spacing
+
+
+@dataclass(frozen=True)
+class _Axis:
+    px: Callable[[float], float]
+    ticks: list[Tick]
+    title: str
+    zeros: list[str]
+    axis_break: float | None
+    text: Callable[[float], str]  # the tooltip's value and words
+
+
+def _log_axis(items: list[PlotInput], left: int, right: int) -> _Axis:
+    """Trainable parameters on a log scale; zero parameters in a column of their own left of it."""
     zeros = [i.label for i in items if i.params_m <= 0]
     positive = [i for i in items if i.params_m > 0] or [PlotInput("", 1.0, 0.0, None)]
-    left, top, right, bottom = 56, 16, width - 16, height - 48
     axis_left = left + ZERO_GAP if zeros else left
     lo = math.floor(math.log10(min(i.params_m for i in positive)))
     hi = math.ceil(math.log10(max(i.params_m for i in positive)))
     hi = max(hi, lo + 1)
-    y_lo = math.floor(min(i.score for i in items) / 5) * 5
-    y_hi = math.ceil(max(i.score for i in items) / 5) * 5
-    y_hi = max(y_hi, y_lo + 5)
 
     def px(v: float) -> float:
         if v <= 0:
             return float(left + ZERO_GAP // 2)
         return round(axis_left + (math.log10(v) - lo) / (hi - lo) * (right - axis_left), 1)
+
+    ticks = [Tick(px(0.0), "0")] if zeros else []
+    ticks += [Tick(px(10.0**e), _params_label(10.0**e)) for e in range(lo, hi + 1)]
+    title = ("trainable parameters (millions, log scale; 0 drawn apart)" if zeros
+             else "trainable parameters (millions, log scale)")
+    return _Axis(px, ticks, title, zeros, float(axis_left - ZERO_GAP // 4) if zeros else None,
+                 lambda v: f"{_params_label(v)} trainable parameters")
+
+
+def _linear_axis(items: list[PlotInput], left: int, right: int, axis: XAxis) -> _Axis:
+    lo_i = math.floor(min(i.params_m for i in items) / axis.step)
+    hi_i = max(math.ceil(max(i.params_m for i in items) / axis.step), lo_i + 1)
+    lo, hi = lo_i * axis.step, hi_i * axis.step
+
+    def px(v: float) -> float:
+        return round(left + (v - lo) / (hi - lo) * (right - left), 1)
+
+    stride = max(1, math.ceil((hi_i - lo_i) / 10))
+    ticks = [Tick(px(k * axis.step), f"{k * axis.step:.2f}{axis.unit}") for k in range(lo_i, hi_i + 1, stride)]
+    return _Axis(px, ticks, axis.title, [], None, lambda v: f"{v:.2f}{axis.unit} {axis.what}")
+
+
+def accuracy_plot(items: list[PlotInput], y_title: str, width: int = 900, height: int = 560,
+                  axis: XAxis | None = None) -> Plot | None:
+    """Score against trainable parameters on a log scale (or against `axis`, linear); None when fewer than two
+    points can be drawn.
+
+    Points with zero trainable parameters (a frozen backbone) cannot sit on a log axis: they are drawn in a column
+    of their own marked "0" left of it, and they take part in the Pareto front like every other point (a frozen
+    backbone with a higher score than a method beats it outright). The front is the same on a linear axis: less of
+    the x quantity and a higher score."""
+    if len(items) < 2:
+        return None
+    left, top, right, bottom = 56, 16, width - 16, height - 48
+    ax = _log_axis(items, left, right) if axis is None else _linear_axis(items, left, right, axis)
+    px = ax.px
+    y_lo = math.floor(min(i.score for i in items) / 5) * 5
+    y_hi = math.ceil(max(i.score for i in items) / 5) * 5
+    y_hi = max(y_hi, y_lo + 5)
 
     def py(v: float) -> float:
         return round(bottom - (v - y_lo) / (y_hi - y_lo) * (bottom - top), 1)
@@ -215,17 +265,13 @@ def accuracy_plot(items: list[PlotInput], y_title: str, width: int = 900, height
     labels = _place_labels(xs, ys, [i.label for i in items], (left, right), segments)
     points = [
         Point(xs[k], ys[k], it.label, *labels[k], k in front, it.href,
-              f"{it.label}: {it.score:.2f}, {_params_label(it.params_m)} trainable parameters")
+              f"{it.label}: {it.score:.2f}, {ax.text(it.params_m)}")
         for k, it in enumerate(items)
     ]
     step = 1 if y_hi - y_lo <= 30 else 5
     y_ticks = [Tick(py(v), str(v)) for v in range(y_lo, y_hi + 1, step if (y_hi - y_lo) // step <= 12 else 5)]
-    x_ticks = [Tick(px(0.0), "0")] if zeros else []
-    x_ticks += [Tick(px(10.0**e), _params_label(10.0**e)) for e in range(lo, hi + 1)]
     return Plot(
         width=width, height=height, left=left, top=top, right=right, bottom=bottom,
-        x_ticks=x_ticks, y_ticks=y_ticks, points=points, front=" ".join(f"{x},{y}" for x, y in stairs),
-        x_title="trainable parameters (millions, log scale; 0 drawn apart)" if zeros
-        else "trainable parameters (millions, log scale)",
-        y_title=y_title, zero_params=zeros, axis_break=float(axis_left - ZERO_GAP // 4) if zeros else None,
+        x_ticks=ax.ticks, y_ticks=y_ticks, points=points, front=" ".join(f"{x},{y}" for x, y in stairs),
+        x_title=ax.title, y_title=y_title, zero_params=ax.zeros, axis_break=ax.axis_break,
     )

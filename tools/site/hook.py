@@ -35,6 +35,7 @@ _use_clone()
 
 from vpeft.errors import UserError  # noqa: E402
 from vpeft.site.build_info import BuildInfo, build_info  # noqa: E402
+from vpeft.site.costs import load_results  # noqa: E402
 from vpeft.site.headings import anchored  # noqa: E402
 from vpeft.site.render import SiteContent, fill_markers, render_site  # noqa: E402
 
@@ -75,7 +76,9 @@ def on_files(files: Files, config: MkDocsConfig, **_: Any) -> Files:
     from vpeft.catalog.service import valid_catalog
 
     try:
-        _content = render_site(valid_catalog(str(catalog_dir(config))), info=_info)
+        folder = catalog_dir(config)
+        # the committed cost results of the catalog's repository (none outside a clone)
+        _content = render_site(valid_catalog(str(folder)), info=_info, results=load_results(folder.resolve().parent))
     except UserError as exc:
         if not (_serving and _content is not None):
             raise PluginError(f"vpeft: {exc}") from None

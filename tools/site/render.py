@@ -7,6 +7,7 @@ ever a template variable, so it is never read as a template either.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -17,10 +18,11 @@ import yaml
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
+from ..bench.result import CostResult
 from ..bib import EXTENSIONS, FORMATS, bibliography_files, bibtex_entry
 from ..catalog.added import added_dates
 from ..catalog.models import Benchmark, Catalog, MethodEntry
-from . import boards, compare, exports, figures, views
+from . import boards, compare, costs, exports, figures, views
 from .build_info import BuildInfo
 from .links import page_title, relative, safe_url
 from .method_stats import SCORE_BACKBONE, SCORE_BENCHMARK, MethodStats, method_stats
@@ -150,8 +152,11 @@ def taxonomy_page(catalog: Catalog) -> str:
     return page("Taxonomy", body)
 
 
+Results = Sequence[tuple[str, CostResult]]  # (file relative to the repository root, result)
+
+
 def method_view(catalog: Catalog, entry: MethodEntry, trainable: dict[str, int], added: date | None = None,
-                info: BuildInfo | None = None) -> dict[str, Any]:
+                info: BuildInfo | None = None, results: Results = ()) -> dict[str, Any]:
     here = views.method_page(entry.id)
     p = entry.paper
     assert catalog.taxonomy is not None
@@ -185,6 +190,8 @@ def method_view(catalog: Catalog, entry: MethodEntry, trainable: dict[str, int],
         "trainable": f"{count:,}" if count is not None else None,
         "usage": usage_snippet(entry.implementation) if entry.implementation else "",
         "results": views.method_results(catalog, entry, here),
+        "costs": costs.method_cost_tables(results, catalog, entry),
+        "cost_href": relative(here, costs.PAGE),
         "notes": entry.notes,
         "sources": [Link(s, safe_url(s)) for s in entry.sources],
         "bibtex": bibtex_entry(catalog, entry),
@@ -193,12 +200,12 @@ def method_view(catalog: Catalog, entry: MethodEntry, trainable: dict[str, int],
 
 
 def method_pages(catalog: Catalog, trainable: dict[str, int], added: dict[str, date | None],
-                 info: BuildInfo | None, files: dict[str, str]) -> dict[str, str]:
+                 info: BuildInfo | None, files: dict[str, str], results: Results = ()) -> dict[str, str]:
     """Every method's page; the CSV and JSON of each one's results table go into `files`."""
     out = {}
     for entry in catalog.methods.values():
         here = views.method_page(entry.id)
-        view = method_view(catalog, entry, trainable, added.get(entry.id), info)
+        view = method_view(catalog, entry, trainable, added.get(entry.id), info, results)
         table = exports.results_table(view["results"], f"{exports.DOWNLOADS}/method/{entry.id}-results",
                                       f"Benchmark results of {entry.name}")
         if view["results"]:
@@ -258,6 +265,41 @@ def board_plots(board: boards.MethodBoard, bench: Benchmark) -> list[boards.Plot
         out.append(boards.Plot(column.title.lower() if i else "paper-reported", svg,
                                plot_caption(what, plot.zero_params)))
     return out
+
+
+MEMORY_AXIS = figures.XAxis("memory of a train step, as a multiple of full fine-tuning's", "of full fine-tuning's "
+                             "memory", unit="×", step=0.1)
+
+
+def cost_plot(catalog: Catalog, result: CostResult, accuracy: costs.Accuracy | None,
+              plot_id: str) -> tuple[Markup | None, str]:
+    """Memory (as a multiple of full fine-tuning's) against the leaderboard's VTAB-1k accuracy, and its caption."""
+    if accuracy is None:
+        return None, ""
+    points, missing = costs.memory_points(result, catalog, accuracy.by_line)
+    items = [figures.PlotInput(label, x, y, href) for label, x, y, href in points]
+    plot = figures.accuracy_plot(items, f"VTAB-1k {accuracy.label} (%)", axis=MEMORY_AXIS)
+    if plot is None:
+        return None, ""
+    title = f"Memory against VTAB-1k accuracy ({result.settings.model}; accuracy: {accuracy.backbone})"
+    caption = (f"Memory of a train step ({result.settings.model}, batch {result.settings.batch}, measured as this "
+               f"table says) against the paper-reported VTAB-1k {accuracy.label} on {accuracy.backbone} from the "
+               "leaderboard, one point per method. Filled points joined by the line form the Pareto front: no other "
+               "method needs less memory and scores higher.")
+    if missing:
+        caption += f" No leaderboard number, not drawn: {', '.join(missing)}."
+    return Markup(render("plot.svg.j2", plot=plot, plot_id=plot_id, title=title)), caption
+
+
+def cost_page(catalog: Catalog, results: Results) -> str:
+    entries = costs.implementations(catalog)
+    accuracy = costs.vtab_accuracy(catalog) if results else None
+    shown = []
+    for n, (name, result) in enumerate(results):
+        table = costs.cost_table(name, result, entries, costs.PAGE, n)
+        svg, caption = cost_plot(catalog, result, accuracy, f"plot-{table.anchor}")
+        shown.append({"table": table, "plot": svg, "caption": caption})
+    return page("Cost", render("cost.html.j2", results=shown), hide=("navigation", "toc"))
 
 
 def leaderboard_page(catalog: Catalog, bench: Benchmark, files: dict[str, str]) -> str:
@@ -421,6 +463,7 @@ def nav(catalog: Catalog) -> list[Any]:
         {"Methods": [{"All methods": "methods.md"}, {"Taxonomy": "taxonomy.md"}, {"peft tuners": "peft.md"},
                      *(item(n) for n in catalog.taxonomy.nodes)]},
         {"Leaderboards": [{"Overview": "leaderboards.md"}, {"Compare methods": compare.PAGE}, *boards]},
+        {"Cost": costs.PAGE},
         {"Reproduce": [{"Single runs": "reproduce.md"}, {"Sweeps, multi-GPU, clusters": "sweep.md"}]},
         {"Bibliography": "bibliography.md"},
         {"Contributing": "contributing.md"},
@@ -429,9 +472,10 @@ def nav(catalog: Catalog) -> list[Any]:
 
 
 def render_site(catalog: Catalog, trainable: dict[str, int] | None = None, info: BuildInfo | None = None,
-                added: dict[str, date | None] | None = None) -> SiteContent:
+                added: dict[str, date | None] | None = None, results: Results = ()) -> SiteContent:
     """Every generated page. `trainable` (implementation id -> count) is computed from the registry when None,
-    `added` (method id -> day) from git history (see tools/catalog/added.py); `info` gives the edit links."""
+    `added` (method id -> day) from git history (see tools/catalog/added.py); `info` gives the edit links;
+    `results` are the committed cost results (`costs.load_results`), none by default."""
     if catalog.taxonomy is None:
         raise ValueError("the catalog has no taxonomy.yaml")
     if trainable is None:
@@ -446,8 +490,9 @@ def render_site(catalog: Catalog, trainable: dict[str, int] | None = None, info:
         "leaderboards.md": leaderboards_page(catalog),
         compare.PAGE: compare_page(catalog),
         "bibliography.md": bibliography_page(catalog, downloads),
+        costs.PAGE: cost_page(catalog, results),
         **node_pages(catalog, stats),
-        **method_pages(catalog, trainable, added, info, downloads),
+        **method_pages(catalog, trainable, added, info, downloads, results),
         **{views.leaderboard_page(b.id): leaderboard_page(catalog, b, downloads) for b in catalog.benchmarks.values()},
     }
     downloads[compare.DATA] = compare.compare_json(catalog, trainable)
@@ -455,9 +500,10 @@ def render_site(catalog: Catalog, trainable: dict[str, int] | None = None, info:
     return SiteContent(pages=pages, downloads=downloads, fragments=fragments, nav=nav(catalog))
 
 
-def build_pages(catalog: Catalog, out_dir: Path, handwritten: Path | None = None) -> list[Path]:
+def build_pages(catalog: Catalog, out_dir: Path, handwritten: Path | None = None,
+                results: Results = ()) -> list[Path]:
     """Write the generated pages (and, given `handwritten`, its pages with their markers filled) to `out_dir`."""
-    content = render_site(catalog)
+    content = render_site(catalog, results=results)
     files = {**content.pages, **content.downloads}
     if handwritten is not None:
         for src in sorted(handwritten.rglob("*.md")):

@@ -1,0 +1,1 @@
+"""Benchmarks of the reference implementations: what each method costs (`cost`), and the typed result files."""
