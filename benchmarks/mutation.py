@@ -347,10 +347,14 @@ def summarise(module: str, tests: list[str], session: Path, total: int, settings
             "commit": settings["commit"], "seconds": round(seconds)}
 
 
-def head_commit() -> str:
+def head_commit(outputs: tuple[Path, ...] = ()) -> str:
+    """HEAD, with `+uncommitted changes` when tracked files differ from it: files this script writes (the results,
+    the table) do not count, or every run after the first would be marked, though no code or test changed."""
     proc = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                           capture_output=True, text=True).stdout.strip()
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.splitlines()
+    ignored = {str(p.resolve()) for p in outputs}
+    dirty = [line for line in status if str((ROOT / line[3:]).resolve()) not in ignored]
     return proc.stdout.strip() + ("+uncommitted changes" if dirty else "")
 
 
@@ -505,7 +509,7 @@ def run(args: argparse.Namespace) -> int:
             import cosmic_ray  # noqa: F401
         except ImportError:
             raise UsageError("cosmic-ray is not installed: pip install -e '.[test]'") from None
-        mutate(modules, settings, args.results)
+        mutate(modules, settings, args.results, args.table)
     results = json.loads(args.results.read_text()) if args.results.exists() else {}
     order = list(yaml.safe_load(args.config.read_text())["modules"])
     args.table.write_text(render(results, notes, order))
@@ -520,12 +524,14 @@ def save_results(path: Path, new: dict[str, Any]) -> dict[str, Any]:
     return results
 
 
-def mutate(modules: dict[str, list[str]], settings: dict[str, Any], results_path: Path) -> dict[str, Any]:
+def mutate(modules: dict[str, list[str]], settings: dict[str, Any], results_path: Path,
+           table_path: Path | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="vpeft-mutation-") as tmp:
         work = Path(os.environ.get("VPEFT_MUTATION_KEEP") or tmp)  # a folder to keep, for looking into a run
         work.mkdir(parents=True, exist_ok=True)
-        settings = {**settings, "commit": head_commit()}  # the tree the copy is made of, whatever happens later
+        outputs = (results_path, *([table_path] if table_path else []))
+        settings = {**settings, "commit": head_commit(outputs)}  # the tree the copy is made of, whatever happens later
         repo = copy_tree(work)
         server = Server(work, repo)
         try:
