@@ -135,7 +135,7 @@ def test_strict_lists_leaves_without_methods_and_unverified_facts(small_catalog:
     path = write(small_catalog, "methods", "gamma", gamma)
     assert validate_lines(small_catalog, capsys)[0] == 0, "warnings alone do not fail a plain validate"
     code, lines = validate_lines(small_catalog, capsys, "--strict")
-    assert code == 1
+    assert code == 1, f"`vpeft validate --strict` must exit 1 when it lists warnings or notes; it printed {lines}"
     assert f"{path}: paper.venue: note: not verified yet (null; the notes say why)" in lines, (
         "an explained null fact is listed under --strict")
     assert "catalog/taxonomy.yaml: nodes.prompt-tuning: warning: leaf has no methods" in lines

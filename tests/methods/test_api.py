@@ -47,7 +47,8 @@ def test_apply_keeps_the_models_mode() -> None:
     model = methods.apply(make_vit().eval(), "adaptformer")
     assert not any(m.training for m in model.modules()), "an eval-mode model must stay in eval mode after apply"
     train = methods.apply(make_vit().train(), "adaptformer")
-    assert all(m.training for m in train.modules())
+    stuck = [name for name, m in train.named_modules() if not m.training]
+    assert stuck == [], f"methods.apply on a train-mode model left these modules in eval mode: {stuck}"
 
 
 def test_apply_twice_names_the_method_already_applied() -> None:
