@@ -147,6 +147,16 @@ def test_head_shape_mismatch_names_the_tensor_and_the_likely_cause(tmp_path: Pat
         methods.load_trained(other, path)
 
 
+def test_a_file_with_more_classes_than_the_model_is_refused_with_the_same_message(tmp_path: Path) -> None:
+    """The other direction: trained for 7 classes, loaded onto a 5-class head (not a torch broadcasting error)."""
+    trained = make_vit()
+    trained.reset_classifier(7)
+    path = tmp_path / "bitfit7.safetensors"
+    methods.save_trained(methods.apply(trained, "bitfit"), path)
+    with pytest.raises(ValueError, match=r"head\.\w+: file has shape \(7.*\), model has \(5.*\(different backbone or"):
+        methods.load_trained(make_vit(), path)
+
+
 # ---------------------------------------------------------------- base classes
 
 
