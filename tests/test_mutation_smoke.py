@@ -90,3 +90,20 @@ def test_only_signature_annotations_of_future_annotation_modules_are_left_out(tm
     assert not mutation.in_spans((9, 11), spans), "the body is mutated"
     source.write_text("def f(a: int | None) -> None:\n    return a\n")
     assert mutation.signature_annotations(source) == [], "without the future import annotations are evaluated"
+
+
+def test_the_recorded_commit_ignores_the_scripts_own_outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run after the first must not be marked "+uncommitted changes" only because it rewrote the results."""
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    for name in ("code.py", "results.json"):
+        (tmp_path / name).write_text("x\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c")
+    monkeypatch.setattr(mutation, "ROOT", tmp_path)
+    (tmp_path / "results.json").write_text("y\n")
+    assert not mutation.head_commit((tmp_path / "results.json",)).endswith("+uncommitted changes")
+    (tmp_path / "code.py").write_text("y\n")
+    assert mutation.head_commit((tmp_path / "results.json",)).endswith("+uncommitted changes"), "the code changed"
