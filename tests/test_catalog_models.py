@@ -132,7 +132,7 @@ def test_a_lineage_may_record_that_no_task_score_matched_but_not_a_negative_coun
     """`tasks_equal: 0` is a fact worth storing (a stated copy whose digits all differ); -1 is a typo."""
     base = {"table": "t", "row": "LoRA", "basis": "stated", "evidence": "the caption says so"}
     assert Lineage.model_validate({**base, "tasks_equal": 0}).tasks_equal == 0, (
-        "catalog/results/*.yaml: rows[].lineage.tasks_equal 0 must be accepted (no task equal digit for digit)")
+        "catalog/results/*.yaml: rows[].copied_from.tasks_equal 0 must be accepted (no task equal digit for digit)")
     with pytest.raises(ValidationError, match="greater than or equal to 0"):
         Lineage.model_validate({**base, "tasks_equal": -1})
 
@@ -141,6 +141,6 @@ def test_a_lineage_may_record_that_no_task_score_matched_but_not_a_negative_coun
 def test_only_an_own_code_production_needs_a_model_file(kind: str) -> None:
     """A benchmark row copied from another table has no model file to name; only own-code rows must give one."""
     assert Production(kind=kind, evidence="e").model_file is None, (
-        f"catalog/results/*.yaml: production.kind {kind!r} without model_file must be accepted")
+        f"catalog/results/*.yaml: rows[].produced_by.kind {kind!r} without model_file must be accepted")
     with pytest.raises(ValidationError, match="own-code needs `model_file`"):
         Production(kind="own-code", evidence="e")
