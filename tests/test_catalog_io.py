@@ -130,6 +130,17 @@ def test_validation_errors_become_short_field_messages() -> None:
     assert got["tags[1]"] == "must be a text string (quote it: '3')"
 
 
+def test_an_error_without_a_message_of_ours_keeps_pydantics_text_lowercased() -> None:
+    """`file: field: input should be ...` reads as one sentence; the whole text must stay (no letter lost)."""
+    class Bounded(BaseModel):
+        n: int = Field(le=5)
+
+    with pytest.raises(ValidationError) as exc:
+        Bounded.model_validate({"n": 6})
+    (problem,) = problems_from(exc.value, "f.yaml")
+    assert str(problem) == "f.yaml: n: input should be less than or equal to 5", str(problem)
+
+
 def test_field_paths_drop_pydantic_union_branches() -> None:
     assert field_path(("paper", "authors", 0)) == "paper.authors[0]"
     assert field_path(("rows", 2, "scores", "function-after[x]", "str")) == "rows[2].scores"

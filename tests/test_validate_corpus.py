@@ -56,6 +56,8 @@ CASES: list[tuple[str, str, bytes, str]] = [
      "{f}: paper.arxiv: must be a text string (quote it: '2301.12345')"),
     ("arxiv-unquoted-trailing-zero", "gamma", replace("arxiv: '2301.00003'", "arxiv: 2402.09350"),
      "{f}: paper.arxiv: must be a text string (quote it: '2402.09350')"),
+    ("alias-unquoted-number", "gamma", replace("aliases: []", "aliases: [1.10]"),
+     "{f}: aliases[0]: must be a text string (quote it: '1.10')"),
     ("year-range", "gamma", replace("year: 2023", "year: 2031"), "{f}: paper.year: must be between 2015 and 2027"),
     ("authors-not-list", "gamma", replace("  authors:\n    - Lovelace, Ada\n    - Turing, Alan", "  authors: Ada"),
      "{f}: paper.authors: must be a list"),
