@@ -107,3 +107,22 @@ def test_the_recorded_commit_ignores_the_scripts_own_outputs(tmp_path: Path, mon
     assert not mutation.head_commit((tmp_path / "results.json",)).endswith("+uncommitted changes")
     (tmp_path / "code.py").write_text("y\n")
     assert mutation.head_commit((tmp_path / "results.json",)).endswith("+uncommitted changes"), "the code changed"
+
+
+def test_recheck_reruns_exactly_the_recorded_survivors_of_an_unchanged_module() -> None:
+    from types import SimpleNamespace
+
+    def item(operator: str, line: int) -> SimpleNamespace:
+        return SimpleNamespace(mutations=[SimpleNamespace(operator_name=f"core/{operator}", start_pos=(line, 4))])
+
+    chosen = [item("AddNot", 3), item("NumberReplacer", 7), item("AddNot", 9)]
+    head = mutation.head_commit().split("+")[0]
+    previous = {"sample": 8, "seed": 19, "commit": head, "survivors": [{"operator": "AddNot", "line": 9}]}
+    settings = {"sample": 8, "seed": 19}
+    module = "tools/repro/schedule.py"
+    assert mutation.recorded_survivors(module, previous, chosen, settings) == [chosen[2]]
+    with pytest.raises(mutation.UsageError, match="recorded with sample 8 and seed 19"):
+        mutation.recorded_survivors(module, previous, chosen, {"sample": 10, "seed": 19})
+    twice = {**previous, "survivors": [{"operator": "AddNot", "line": 9}, {"operator": "AddNot", "line": 9}]}
+    with pytest.raises(mutation.UsageError, match="1 sampled mutants match its 2 recorded survivors"):
+        mutation.recorded_survivors(module, twice, chosen, settings)
