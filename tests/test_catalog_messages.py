@@ -213,3 +213,14 @@ def test_no_catalog_outside_a_clone_is_not_an_error(tmp_path: Path, monkeypatch:
     assert optional_catalog("catalog") is None, "no ./catalog: commands about the implementations still work"
     with pytest.raises(CatalogError, match="catalog folder not found"):
         optional_catalog(str(tmp_path / "named-but-missing"))
+
+
+@pytest.mark.parametrize("named", ["my-catalog", "zz", "catalogs"])
+def test_a_named_catalog_folder_that_is_missing_is_an_error_not_silently_no_catalog(
+        named: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the default ./catalog may be absent (an installed package used outside a clone); a folder the user
+    named with --catalog that does not exist must say so, or `vpeft params NAME` would ignore their catalog."""
+    monkeypatch.chdir(tmp_path)
+    assert optional_catalog("catalog") is None, "no ./catalog and none named: commands run without a catalog"
+    with pytest.raises(CatalogError, match=f"^{named}: catalog folder not found"):
+        optional_catalog(named)
