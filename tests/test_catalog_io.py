@@ -181,3 +181,18 @@ def test_write_new_never_overwrites_and_never_adds_a_paper_twice(small_catalog: 
     path = write_new(catalog, stub("gamma", "adapter-tuning", "2301.09999"))
     assert path == small_catalog / "methods" / "gamma.yaml" and path.read_text().startswith(METHOD_HEADER)
     assert already_held(catalog, stub("delta", "adapter-tuning")) is None, "no arXiv id and no title: nothing held"
+
+
+def test_a_different_paper_is_not_taken_for_one_already_held(small_catalog: Path) -> None:
+    """`vpeft new` refuses a paper the catalog holds; a new paper with its own DOI or title must not be refused."""
+    alpha = small_catalog / "methods" / "alpha.yaml"
+    alpha.write_text(yaml_entry().replace("  venue: CVPR\n", "  venue: CVPR\n  doi: 10.1109/CVPR.2023.00001\n"))
+    catalog = valid_catalog(str(small_catalog))
+
+    def new(title: str | None, doi: str | None) -> str | None:
+        paper = Paper(title=title, authors=None, venue=None, year=None, doi=doi)
+        return already_held(catalog, stub("newcomer", "adapter-tuning").model_copy(update={"paper": paper}))
+
+    assert new("A Different Paper", None) is None, "a title no entry has: not held (alpha.yaml, beta.yaml differ)"
+    assert new(None, "10.1109/CVPR.2023.00000") is None, "another DOI: not held, whatever its order"
+    assert new(None, "10.1109/cvpr.2023.00001") == "alpha", "alpha.yaml's paper.doi, in another case: held"
