@@ -8,6 +8,7 @@ One slice covering all rows is plain LoRA on the layer (what `peft` does for a f
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Literal
 
@@ -36,7 +37,7 @@ class LoRALinear(nn.Module):
         sizes = {stop - start for start, stop in slices}
         ordered = sorted(slices)
         # overlapping slices would add two deltas to the same rows and make forward's pieces wider than the output
-        overlap = any(prev[1] > nxt[0] for prev, nxt in zip(ordered, ordered[1:]))
+        overlap = any(prev[1] > nxt[0] for prev, nxt in itertools.pairwise(ordered))
         if len(sizes) != 1 or overlap or any(not 0 <= a < b <= out_f for a, b in slices):
             raise ValueError(f"slices must be equal-sized, non-overlapping ranges inside [0, {out_f}); got {slices}")
         self.base_layer = base_layer
