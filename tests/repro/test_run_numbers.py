@@ -12,7 +12,7 @@ from PIL import Image
 from timm.scheduler import CosineLRScheduler
 from vpeft.catalog.service import valid_catalog
 from vpeft.repro.compare import compare, table_lines
-from vpeft.repro.data import ListDataset, loader, make_transform
+from vpeft.repro.data import ListDataset, loader, make_transform, resize_for_crop
 from vpeft.repro.schedule import lr_at
 
 from tests.conftest import CATALOG
@@ -167,3 +167,24 @@ def test_only_the_named_reference_row_is_the_reference_and_sources_are_numbered_
         "source line [n] names the n-th reported row")
     assert [line for line in sources if line.endswith("(reference)")] == [
         line for line in sources if "LoRA [18], " in line and "noah-paper-vtab-1k" in line]
+
+
+def test_a_training_loader_augments_only_when_the_recipe_asks(tmp_path: Path) -> None:
+    """train_aug defaults to off: a recipe without it trains on the plain resized images (RandAugment would change
+    the training data of every recipe that does not ask for it)."""
+    samples = []
+    for i in range(6):
+        image(tmp_path / f"{i}.png", (i * 40, 255 - i * 40, 90))
+        samples.append((f"{i}.png", i))
+    plain = make_transform(8, "half", train_aug=False)
+    images, labels = next(iter(loader(tmp_path, samples, 8, "half", batch_size=6, train=True, seed=1)))
+    for x, label in zip(images, labels.tolist(), strict=True):
+        with Image.open(tmp_path / f"{label}.png") as file:
+            expected = plain(file.convert("RGB"))
+        assert torch.allclose(x, expected), f"{label}.png: a training batch without train_aug is the plain resize"
+
+
+@pytest.mark.parametrize(("size", "shorter_side"), [(224, 256), (384, 438), (448, 512), (112, 128), (32, 37)])
+def test_fgvc_resizes_the_shorter_side_to_8_7_of_the_crop(size: int, shorter_side: int) -> None:
+    """VPT's sizes for 224/384/448 crops, and round(size * 8 / 7) for the others (a 32-pixel crop of a 37 side)."""
+    assert resize_for_crop(size) == shorter_side, f"crop {size}: shorter side {shorter_side} before the crop"
