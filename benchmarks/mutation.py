@@ -270,13 +270,39 @@ def run_module(module: str, tests: list[str], repo: Path, server: Server, settin
         total = len(items)
         chosen = items if total <= settings["sample"] else random.Random(settings["seed"]).sample(items,
                                                                                                    settings["sample"])
+        previous = settings.get("recheck", {}).get(module)
+        if previous is not None:
+            chosen = recorded_survivors(module, previous, chosen, settings)
         keep = {w.job_id for w in chosen}
         for item in everything:
             if item.job_id not in keep:
                 db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED))
     cosmic_ray(cosmic, "exec", config, session, repo, server.env)
     entry = summarise(module, tests, session, total, settings, time.monotonic() - started)
+    if previous is not None:  # the mutants killed in the recorded run stay killed: the module is the same
+        entry = {**entry, "killed": previous["killed"] + entry["killed"], "first_commit": previous["commit"],
+                 "rechecked": len(chosen)}
     return {**entry, "annotation_mutants": len(everything) - total}
+
+
+def recorded_survivors(module: str, previous: dict[str, Any], chosen: list[Any], settings: dict[str, Any]
+                       ) -> list[Any]:
+    """`--recheck`: of the same fixed-seed sample, only the mutants that survived the recorded run (found by operator
+    and line, which hold because the module's code has not changed since that run)."""
+    if (previous["sample"], previous["seed"]) != (settings["sample"], settings["seed"]):
+        raise UsageError(f"--recheck {module}: recorded with sample {previous['sample']} and seed {previous['seed']}; "
+                         "use the same ones or run the module in full")
+    since = previous["commit"].split("+")[0].split()[0]
+    changed = subprocess.run(["git", "diff", "--quiet", since, "--", module], cwd=ROOT).returncode
+    if changed != 0:
+        raise UsageError(f"--recheck {module}: the module changed since its recorded run ({since}): run it in full")
+    wanted = {(s["operator"], s["line"]) for s in previous["survivors"]}
+    found = [w for w in chosen if (w.mutations[0].operator_name.removeprefix("core/"), w.mutations[0].start_pos[0])
+             in wanted]
+    if len(found) != len(previous["survivors"]):
+        raise UsageError(f"--recheck {module}: {len(found)} sampled mutants match its {len(previous['survivors'])} "
+                         "recorded survivors by operator and line: run the module in full")
+    return found
 
 
 Span = tuple[tuple[int, int], tuple[int, int]]
@@ -347,10 +373,14 @@ def summarise(module: str, tests: list[str], session: Path, total: int, settings
             "commit": settings["commit"], "seconds": round(seconds)}
 
 
-def head_commit() -> str:
+def head_commit(outputs: tuple[Path, ...] = ()) -> str:
+    """HEAD, with `+uncommitted changes` when tracked files differ from it: files this script writes (the results,
+    the table) do not count, or every run after the first would be marked, though no code or test changed."""
     proc = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                           capture_output=True, text=True).stdout.strip()
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.splitlines()
+    ignored = {str(p.resolve()) for p in outputs}
+    dirty = [line for line in status if str((ROOT / line[3:]).resolve()) not in ignored]
     return proc.stdout.strip() + ("+uncommitted changes" if dirty else "")
 
 
@@ -422,6 +452,9 @@ def render(results: dict[str, Any], notes: dict[str, dict[str, str]], order: lis
     for module in modules:
         entry = results[module]
         lines += [f"## `{module}`", "", "Tests: " + ", ".join(f"`{t}`" for t in entry["tests"]) + ".", ""]
+        if entry.get("first_commit"):
+            lines += [f"Sample first run at {entry['first_commit']}; its {entry['rechecked']} survivor(s) re-run at "
+                      f"{entry['commit']} with the tests added since (`--recheck`).", ""]
         if not entry["survivors"]:
             lines += ["No mutant survived.", ""]
             continue
@@ -468,6 +501,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--results", type=Path, default=HERE / "mutation_results.json")
     parser.add_argument("--table", type=Path, default=HERE / "MUTATION.md")
     parser.add_argument("--render-only", action="store_true", help="rewrite the table from the results file")
+    parser.add_argument("--recheck", action="store_true",
+                        help="re-run only the recorded survivors of each module (after adding tests); the module's "
+                             "code must be unchanged since its recorded run")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--client", help=argparse.SUPPRESS)
     parser.add_argument("--timeout", type=float, default=300, help=argparse.SUPPRESS)
@@ -505,7 +541,13 @@ def run(args: argparse.Namespace) -> int:
             import cosmic_ray  # noqa: F401
         except ImportError:
             raise UsageError("cosmic-ray is not installed: pip install -e '.[test]'") from None
-        mutate(modules, settings, args.results)
+        if args.recheck:
+            recorded = json.loads(args.results.read_text()) if args.results.exists() else {}
+            missing = [m for m in modules if m not in recorded]
+            if missing:
+                raise UsageError(f"--recheck: no recorded run of {', '.join(missing)} in {args.results}")
+            settings = {**settings, "recheck": {m: recorded[m] for m in modules}}
+        mutate(modules, settings, args.results, args.table)
     results = json.loads(args.results.read_text()) if args.results.exists() else {}
     order = list(yaml.safe_load(args.config.read_text())["modules"])
     args.table.write_text(render(results, notes, order))
@@ -520,12 +562,14 @@ def save_results(path: Path, new: dict[str, Any]) -> dict[str, Any]:
     return results
 
 
-def mutate(modules: dict[str, list[str]], settings: dict[str, Any], results_path: Path) -> dict[str, Any]:
+def mutate(modules: dict[str, list[str]], settings: dict[str, Any], results_path: Path,
+           table_path: Path | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="vpeft-mutation-") as tmp:
         work = Path(os.environ.get("VPEFT_MUTATION_KEEP") or tmp)  # a folder to keep, for looking into a run
         work.mkdir(parents=True, exist_ok=True)
-        settings = {**settings, "commit": head_commit()}  # the tree the copy is made of, whatever happens later
+        outputs = (results_path, *([table_path] if table_path else []))
+        settings = {**settings, "commit": head_commit(outputs)}  # the tree the copy is made of, whatever happens later
         repo = copy_tree(work)
         server = Server(work, repo)
         try:

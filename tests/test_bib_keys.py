@@ -7,7 +7,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-from vpeft.bib.keys import LOCK_FILE, complete_keys, is_provisional, key_owners, load_keys, update_keys
+from vpeft.bib.keys import (
+    LOCK_FILE,
+    complete_keys,
+    follows_rule,
+    is_provisional,
+    key_owners,
+    load_keys,
+    update_keys,
+)
+from vpeft.catalog.models import Paper
 from vpeft.catalog.service import valid_catalog
 from vpeft.cli import main
 from vpeft.commands.validate import citation_key_problems
@@ -98,3 +107,18 @@ def test_cli_update_keys(small_catalog: Path, capsys: pytest.CaptureFixture[str]
     assert main(["--catalog", str(small_catalog), "bib", "--update-keys"]) == 0
     assert "0 new key(s)" in capsys.readouterr().out
     assert (small_catalog / LOCK_FILE).read_text() == before
+
+
+@pytest.mark.parametrize(("key", "follows"), [
+    ("chen2022adaptformer", True), ("chen2022adaptformerb", True), ("chen2022adaptformerz", True),
+    ("chen2022adaptformer2", False), ("chen2022adaptformerbb", False), ("chen2022adapt", False),
+    ("abc2022adaptformer", False), ("zhou2022adaptformer", False), ("", False),
+])
+def test_a_locked_key_follows_the_rule_when_it_is_the_rules_key_or_that_key_with_one_clash_letter(
+        key: str, follows: bool) -> None:
+    """citation-keys.yaml keeps old keys; `vpeft validate` asks to explain each one the rule no longer gives."""
+    paper = Paper(title="AdaptFormer: Adapting Vision Transformers", authors=["Chen, Shoufa"], venue=None,
+                  year=2022)
+    assert follows_rule(key, paper) is follows, (
+        f"{key!r} for Chen 2022 'AdaptFormer' (rule key chen2022adaptformer): "
+        f"{'follows the rule' if follows else 'does not follow the rule (needs an explanation)'}")

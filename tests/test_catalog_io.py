@@ -130,6 +130,17 @@ def test_validation_errors_become_short_field_messages() -> None:
     assert got["tags[1]"] == "must be a text string (quote it: '3')"
 
 
+def test_an_error_without_a_message_of_ours_keeps_pydantics_text_lowercased() -> None:
+    """`file: field: input should be ...` reads as one sentence; the whole text must stay (no letter lost)."""
+    class Bounded(BaseModel):
+        n: int = Field(le=5)
+
+    with pytest.raises(ValidationError) as exc:
+        Bounded.model_validate({"n": 6})
+    (problem,) = problems_from(exc.value, "f.yaml")
+    assert str(problem) == "f.yaml: n: input should be less than or equal to 5", str(problem)
+
+
 def test_field_paths_drop_pydantic_union_branches() -> None:
     assert field_path(("paper", "authors", 0)) == "paper.authors[0]"
     assert field_path(("rows", 2, "scores", "function-after[x]", "str")) == "rows[2].scores"
@@ -170,3 +181,18 @@ def test_write_new_never_overwrites_and_never_adds_a_paper_twice(small_catalog: 
     path = write_new(catalog, stub("gamma", "adapter-tuning", "2301.09999"))
     assert path == small_catalog / "methods" / "gamma.yaml" and path.read_text().startswith(METHOD_HEADER)
     assert already_held(catalog, stub("delta", "adapter-tuning")) is None, "no arXiv id and no title: nothing held"
+
+
+def test_a_different_paper_is_not_taken_for_one_already_held(small_catalog: Path) -> None:
+    """`vpeft new` refuses a paper the catalog holds; a new paper with its own DOI or title must not be refused."""
+    alpha = small_catalog / "methods" / "alpha.yaml"
+    alpha.write_text(yaml_entry().replace("  venue: CVPR\n", "  venue: CVPR\n  doi: 10.1109/CVPR.2023.00001\n"))
+    catalog = valid_catalog(str(small_catalog))
+
+    def new(title: str | None, doi: str | None) -> str | None:
+        paper = Paper(title=title, authors=None, venue=None, year=None, doi=doi)
+        return already_held(catalog, stub("newcomer", "adapter-tuning").model_copy(update={"paper": paper}))
+
+    assert new("A Different Paper", None) is None, "a title no entry has: not held (alpha.yaml, beta.yaml differ)"
+    assert new(None, "10.1109/CVPR.2023.00000") is None, "another DOI: not held, whatever its order"
+    assert new(None, "10.1109/cvpr.2023.00001") == "alpha", "alpha.yaml's paper.doi, in another case: held"

@@ -135,7 +135,7 @@ def test_strict_lists_leaves_without_methods_and_unverified_facts(small_catalog:
     path = write(small_catalog, "methods", "gamma", gamma)
     assert validate_lines(small_catalog, capsys)[0] == 0, "warnings alone do not fail a plain validate"
     code, lines = validate_lines(small_catalog, capsys, "--strict")
-    assert code == 1
+    assert code == 1, f"`vpeft validate --strict` must exit 1 when it lists warnings or notes; it printed {lines}"
     assert f"{path}: paper.venue: note: not verified yet (null; the notes say why)" in lines, (
         "an explained null fact is listed under --strict")
     assert "catalog/taxonomy.yaml: nodes.prompt-tuning: warning: leaf has no methods" in lines
@@ -213,3 +213,14 @@ def test_no_catalog_outside_a_clone_is_not_an_error(tmp_path: Path, monkeypatch:
     assert optional_catalog("catalog") is None, "no ./catalog: commands about the implementations still work"
     with pytest.raises(CatalogError, match="catalog folder not found"):
         optional_catalog(str(tmp_path / "named-but-missing"))
+
+
+@pytest.mark.parametrize("named", ["my-catalog", "zz", "catalogs"])
+def test_a_named_catalog_folder_that_is_missing_is_an_error_not_silently_no_catalog(
+        named: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the default ./catalog may be absent (an installed package used outside a clone); a folder the user
+    named with --catalog that does not exist must say so, or `vpeft params NAME` would ignore their catalog."""
+    monkeypatch.chdir(tmp_path)
+    assert optional_catalog("catalog") is None, "no ./catalog and none named: commands run without a catalog"
+    with pytest.raises(CatalogError, match=f"^{named}: catalog folder not found"):
+        optional_catalog(named)

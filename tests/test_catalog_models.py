@@ -11,7 +11,18 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 from vpeft.catalog.loader import load_catalog
-from vpeft.catalog.models import MAX_YEAR, MIN_YEAR, Catalog, Paper, ResultRow, Setting, Source, Taxonomy
+from vpeft.catalog.models import (
+    MAX_YEAR,
+    MIN_YEAR,
+    Catalog,
+    Lineage,
+    Paper,
+    Production,
+    ResultRow,
+    Setting,
+    Source,
+    Taxonomy,
+)
 
 from tests.conftest import CATALOG
 
@@ -115,3 +126,21 @@ def test_benchmark_task_helpers() -> None:
     natural = vtab.tasks_in("natural")
     assert natural and all(t.group == "natural" for t in vtab.tasks if t.id in natural)
     assert vtab.tasks_in("nowhere") == []
+
+
+def test_a_lineage_may_record_that_no_task_score_matched_but_not_a_negative_count() -> None:
+    """`tasks_equal: 0` is a fact worth storing (a stated copy whose digits all differ); -1 is a typo."""
+    base = {"table": "t", "row": "LoRA", "basis": "stated", "evidence": "the caption says so"}
+    assert Lineage.model_validate({**base, "tasks_equal": 0}).tasks_equal == 0, (
+        "catalog/results/*.yaml: rows[].copied_from.tasks_equal 0 must be accepted (no task equal digit for digit)")
+    with pytest.raises(ValidationError, match="greater than or equal to 0"):
+        Lineage.model_validate({**base, "tasks_equal": -1})
+
+
+@pytest.mark.parametrize("kind", ["copied", "not-own-code", "unknown"])
+def test_only_an_own_code_production_needs_a_model_file(kind: str) -> None:
+    """A benchmark row copied from another table has no model file to name; only own-code rows must give one."""
+    assert Production(kind=kind, evidence="e").model_file is None, (
+        f"catalog/results/*.yaml: rows[].produced_by.kind {kind!r} without model_file must be accepted")
+    with pytest.raises(ValidationError, match="own-code needs `model_file`"):
+        Production(kind="own-code", evidence="e")

@@ -236,7 +236,11 @@ def test_arxiv_only_entries_older_than_a_year_warn(small_catalog: Path, today: d
                                                    warns: bool) -> None:
     catalog = _arxiv_only(small_catalog, checked)
     stale = [p for p in validate(catalog, today=today) if p.field == "paper.venue" and "arXiv-only" in p.message]
-    assert [p.severity for p in stale] == (["warning"] if warns else [])
+    assert [p.severity for p in stale] == (["warning"] if warns else []), (
+        f"alpha.yaml, arXiv 2301.00001 (posted January 2023), checked {checked}, on {today}: "
+        f"{'a' if warns else 'no'} stale-preprint warning expected; got {[p.message for p in stale]}")
+    if warns:
+        assert "posted 2023-01" in stale[0].message, f"the month comes from the arXiv id: {stale[0].message}"
 
 
 @pytest.fixture(scope="module")

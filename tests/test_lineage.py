@@ -16,7 +16,8 @@ TASKS = CATALOG_DATA.benchmarks["vtab-1k"].task_ids()
 def _scores(equal: int) -> tuple[dict[str, float], dict[str, float]]:
     """Two score rows equal on the first `equal` tasks and different on the rest."""
     a = {t: 50.0 + i / 10 for i, t in enumerate(TASKS)}
-    b = {t: (v if i < equal else v + 1.0) for i, (t, v) in enumerate(a.items())}
+    # as read from another YAML file: the same numbers, but other float objects than a's
+    b = {t: (float(str(v)) if i < equal else v + 1.0) for i, (t, v) in enumerate(a.items())}
     return a, b
 
 

@@ -90,3 +90,39 @@ def test_only_signature_annotations_of_future_annotation_modules_are_left_out(tm
     assert not mutation.in_spans((9, 11), spans), "the body is mutated"
     source.write_text("def f(a: int | None) -> None:\n    return a\n")
     assert mutation.signature_annotations(source) == [], "without the future import annotations are evaluated"
+
+
+def test_the_recorded_commit_ignores_the_scripts_own_outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run after the first must not be marked "+uncommitted changes" only because it rewrote the results."""
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    for name in ("code.py", "results.json"):
+        (tmp_path / name).write_text("x\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c")
+    monkeypatch.setattr(mutation, "ROOT", tmp_path)
+    (tmp_path / "results.json").write_text("y\n")
+    assert not mutation.head_commit((tmp_path / "results.json",)).endswith("+uncommitted changes")
+    (tmp_path / "code.py").write_text("y\n")
+    assert mutation.head_commit((tmp_path / "results.json",)).endswith("+uncommitted changes"), "the code changed"
+
+
+def test_recheck_reruns_exactly_the_recorded_survivors_of_an_unchanged_module() -> None:
+    from types import SimpleNamespace
+
+    def item(operator: str, line: int) -> SimpleNamespace:
+        return SimpleNamespace(mutations=[SimpleNamespace(operator_name=f"core/{operator}", start_pos=(line, 4))])
+
+    chosen = [item("AddNot", 3), item("NumberReplacer", 7), item("AddNot", 9)]
+    head = mutation.head_commit().split("+")[0]
+    previous = {"sample": 8, "seed": 19, "commit": head, "survivors": [{"operator": "AddNot", "line": 9}]}
+    settings = {"sample": 8, "seed": 19}
+    module = "tools/repro/schedule.py"
+    assert mutation.recorded_survivors(module, previous, chosen, settings) == [chosen[2]]
+    with pytest.raises(mutation.UsageError, match="recorded with sample 8 and seed 19"):
+        mutation.recorded_survivors(module, previous, chosen, {"sample": 10, "seed": 19})
+    twice = {**previous, "survivors": [{"operator": "AddNot", "line": 9}, {"operator": "AddNot", "line": 9}]}
+    with pytest.raises(mutation.UsageError, match="1 sampled mutants match its 2 recorded survivors"):
+        mutation.recorded_survivors(module, twice, chosen, settings)

@@ -59,3 +59,23 @@ def test_offline_or_a_bad_answer_is_one_line_and_the_plain_stub(
 def test_fetch_needs_an_arxiv_id(small_catalog: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--catalog", str(small_catalog), "new", "x", "--category", "adapter-tuning", "--fetch"]) == 2
     assert capsys.readouterr().err.strip() == "vpeft: error: --fetch: needs --arxiv ID (the paper to look up)"
+
+
+ENTRY = FEED[FEED.index("  <entry>"):FEED.index("</feed>")]
+
+
+@pytest.mark.parametrize("title", ["A Made-Up Paper", "Adapters Everywhere", "Errors in Tuning", "Zebra Prompts"])
+def test_any_real_title_is_accepted_only_an_entry_titled_error_is_not_a_paper(title: str) -> None:
+    """arXiv marks an unknown id with an entry titled "Error"; every other title is a paper's."""
+    feed = FEED.replace("Testing Adapters: A Made-Up Paper for\n      Parameter-Efficient Tuning", title)
+    assert arxiv.parse(feed, "2401.00007").title == title, f"a paper titled {title!r} must be filled in"
+    error = FEED.replace("Testing Adapters: A Made-Up Paper for\n      Parameter-Efficient Tuning", "Error")
+    with pytest.raises(arxiv.FetchError, match="arXiv has no paper 2401.00007"):
+        arxiv.parse(error, "2401.00007")
+
+
+def test_the_wanted_paper_is_found_after_other_entries_of_the_feed() -> None:
+    """A feed may carry another entry first (another id, or arXiv's error entry): keep looking for the id asked."""
+    other = ENTRY.replace("2401.00007", "2401.00001").replace("Testing Adapters", "Another Paper")
+    feed = FEED.replace(ENTRY, other + ENTRY)
+    assert arxiv.parse(feed, "2401.00007").title.startswith("Testing Adapters"), "the second entry is the paper"

@@ -25,6 +25,16 @@ def test_the_real_table_lists_lora_74_5_as_printed_so() -> None:
     """NOAH's Table 1 prints LoRA's average as 74.5; its scores give 74.60: checked, so a note."""
     (lora,) = [p for p in problems({}) if p[0] == f"rows[{LORA}].published.mean"]
     assert lora[1] == "note" and "printed 74.5" in lora[2] and "74.604" in lora[2]
+    assert "the mean of the group means computed from the task scores" in lora[2], (
+        f"the message must say which mean the table prints (its printed_mean: mean-of-group-means): {lora[2]}")
+
+
+def test_a_disagreeing_group_mean_names_its_group() -> None:
+    table = CATALOG_DATA.results["convpass-paper-vtab-1k-readme"]
+    found = {p.field: p.message for p in _mean_problems("t.yaml", table, CATALOG_DATA.benchmarks[table.benchmark])}
+    message = found["rows[0].published.group_means.specialized"]
+    assert "printed 83.36 but the group mean specialized computed from the task scores is 83.375" in message, (
+        f"Full FT's specialized group mean: the message names the group, not the overall mean: {message}")
 
 
 def test_an_unchecked_disagreement_is_a_warning_that_says_what_to_do() -> None:

@@ -29,7 +29,7 @@ def test_entry_round_trip(path: Path, tmp_path: Path) -> None:
 def test_catalog_files_are_in_canonical_form() -> None:
     """Entries are kept in the form `vpeft new` writes, so machine edits give small diffs."""
     catalog, problems = load_catalog(CATALOG)
-    assert not problems
+    assert not problems, "the catalog does not load; run `vpeft validate` and fix:\n" + "\n".join(map(str, problems))
     stale = [path for path in ENTRIES if path.read_text(encoding="utf-8") != entry_text(catalog.methods[path.stem])]
     names = " ".join(str(p.relative_to(CATALOG.parent)) for p in stale)
     assert not stale, f"not in canonical form: {names}; run `vpeft fmt {names}` (it keeps every value)"

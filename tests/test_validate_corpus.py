@@ -56,6 +56,8 @@ CASES: list[tuple[str, str, bytes, str]] = [
      "{f}: paper.arxiv: must be a text string (quote it: '2301.12345')"),
     ("arxiv-unquoted-trailing-zero", "gamma", replace("arxiv: '2301.00003'", "arxiv: 2402.09350"),
      "{f}: paper.arxiv: must be a text string (quote it: '2402.09350')"),
+    ("alias-unquoted-number", "gamma", replace("aliases: []", "aliases: [1.10]"),
+     "{f}: aliases[0]: must be a text string (quote it: '1.10')"),
     ("year-range", "gamma", replace("year: 2023", "year: 2031"), "{f}: paper.year: must be between 2015 and 2027"),
     ("authors-not-list", "gamma", replace("  authors:\n    - Lovelace, Ada\n    - Turing, Alan", "  authors: Ada"),
      "{f}: paper.authors: must be a list"),
@@ -98,8 +100,8 @@ def test_malformed_entry_gives_one_line(small_catalog: Path, capsys: pytest.Capt
     path.write_bytes(content)
     code = main(["--catalog", str(small_catalog), "validate"])
     out = capsys.readouterr().out.strip().splitlines()
-    assert code == 1
-    assert out == [expected.format(f=path, d=small_catalog)]
+    assert code == 1, f"{path}: a malformed entry must make `vpeft validate` exit 1; it printed {out}"
+    assert out == [expected.format(f=path, d=small_catalog)], f"{name}: one line naming the file and the field"
 
 
 def test_valid_small_catalog_passes(small_catalog: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -111,15 +113,16 @@ def test_every_problem_is_reported_at_once(small_catalog: Path, capsys: pytest.C
     (small_catalog / "methods" / "gamma.yaml").write_bytes(replace("year: 2023", "year: 1999"))
     (small_catalog / "methods" / "delta.yaml").write_bytes(b"")
     assert main(["--catalog", str(small_catalog), "validate"]) == 1
-    assert len(capsys.readouterr().out.strip().splitlines()) == 2
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2, f"gamma.yaml (year 1999) and delta.yaml (empty) are both reported in one run: {lines}"
 
 
 def test_cli_process_has_no_traceback(small_catalog: Path) -> None:
     (small_catalog / "methods" / "gamma.yaml").write_bytes(b"id: [unclosed\n")
     proc = subprocess.run([sys.executable, "-m", "vpeft.cli", "--catalog", str(small_catalog), "validate"],
                           capture_output=True, text=True, check=False)
-    assert proc.returncode == 1
-    assert "Traceback" not in proc.stdout + proc.stderr
+    assert proc.returncode == 1, f"gamma.yaml is invalid YAML: exit 1 expected; stdout {proc.stdout!r}"
+    assert "Traceback" not in proc.stdout + proc.stderr, f"one line, not a traceback: {proc.stderr[-2000:]}"
     assert proc.stdout.startswith(f"{small_catalog}/methods/gamma.yaml: line 2, column 1: invalid YAML")
 
 

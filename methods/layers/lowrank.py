@@ -8,6 +8,7 @@ One slice covering all rows is plain LoRA on the layer (what `peft` does for a f
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Literal
 
@@ -34,10 +35,13 @@ class LoRALinear(nn.Module):
         out_f, in_f = base_layer.out_features, base_layer.in_features
         slices = slices or [(0, out_f)]
         sizes = {stop - start for start, stop in slices}
-        if len(sizes) != 1 or any(not 0 <= a < b <= out_f for a, b in slices):
-            raise ValueError(f"slices must be equal-sized ranges inside [0, {out_f}); got {slices}")
+        ordered = sorted(slices)
+        # overlapping slices would add two deltas to the same rows and make forward's pieces wider than the output
+        overlap = any(prev[1] > nxt[0] for prev, nxt in itertools.pairwise(ordered))
+        if len(sizes) != 1 or overlap or any(not 0 <= a < b <= out_f for a, b in slices):
+            raise ValueError(f"slices must be equal-sized, non-overlapping ranges inside [0, {out_f}); got {slices}")
         self.base_layer = base_layer
-        self.slices = [tuple(s) for s in sorted(slices)]
+        self.slices = [tuple(s) for s in ordered]
         self.r, self.scaling = r, alpha / r
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         dev, dt = base_layer.weight.device, base_layer.weight.dtype

@@ -33,9 +33,11 @@ def test_train_norms_trains_and_owns_exactly_the_block_norms() -> None:
     model = methods.apply(make_vit(), "adapter-houlsby", train_norms=True)
     trainable = {n for n, p in model.named_parameters() if p.requires_grad}
     norms = {f"blocks.{i}.norm{j}.{w}" for i in range(2) for j in (1, 2) for w in ("weight", "bias")}
-    assert norms <= trainable and "norm.weight" not in trainable
+    assert norms <= trainable, f"adapter-houlsby train_norms=True: block norms not trainable: {norms - trainable}"
+    assert "norm.weight" not in trainable, "train_norms trains the block norms only, not the final norm"
     model(make_input()).sum().backward()
-    assert all(model.get_parameter(n).grad is not None for n in norms)
+    no_grad = sorted(n for n in norms if model.get_parameter(n).grad is None)
+    assert no_grad == [], f"adapter-houlsby: trainable norms without a gradient (not on the forward path): {no_grad}"
 
 
 def test_adapter_reads_the_mlp_output_and_the_attention_output() -> None:

@@ -47,7 +47,8 @@ def test_apply_keeps_the_models_mode() -> None:
     model = methods.apply(make_vit().eval(), "adaptformer")
     assert not any(m.training for m in model.modules()), "an eval-mode model must stay in eval mode after apply"
     train = methods.apply(make_vit().train(), "adaptformer")
-    assert all(m.training for m in train.modules())
+    stuck = [name for name, m in train.named_modules() if not m.training]
+    assert stuck == [], f"methods.apply on a train-mode model left these modules in eval mode: {stuck}"
 
 
 def test_apply_twice_names_the_method_already_applied() -> None:
@@ -144,6 +145,16 @@ def test_head_shape_mismatch_names_the_tensor_and_the_likely_cause(tmp_path: Pat
     other.reset_classifier(7)
     with pytest.raises(ValueError, match=r"head\.\w+: file has shape \(5.*\), model has \(7.*\(different backbone or"):
         methods.load_trained(other, path)
+
+
+def test_a_file_with_more_classes_than_the_model_is_refused_with_the_same_message(tmp_path: Path) -> None:
+    """The other direction: trained for 7 classes, loaded onto a 5-class head (not a torch broadcasting error)."""
+    trained = make_vit()
+    trained.reset_classifier(7)
+    path = tmp_path / "bitfit7.safetensors"
+    methods.save_trained(methods.apply(trained, "bitfit"), path)
+    with pytest.raises(ValueError, match=r"head\.\w+: file has shape \(7.*\), model has \(5.*\(different backbone or"):
+        methods.load_trained(make_vit(), path)
 
 
 # ---------------------------------------------------------------- base classes

@@ -85,7 +85,7 @@ def test_lora_official_reinit_draws_a_and_b_from_n_0_002(target: str) -> None:
     official = methods.apply(make_vit(), "lora", target=target, init="official-reinit")
     assert not methods.applied(official).method.identity_at_init()
     for blk_p, blk_o in zip(paper.blocks, official.blocks, strict=True):
-        assert torch.count_nonzero(blk_p.attn.qkv.lora_B) == 0  # paper / loralib: B = 0
+        assert torch.count_nonzero(blk_p.attn.qkv.lora_B) == 0, "lora init='paper' (loralib/peft): B starts at zero"
         assert_std(blk_o.attn.qkv.lora_A, 0.02)
         assert_std(blk_o.attn.qkv.lora_B, 0.02)
     x = make_input()
@@ -115,8 +115,10 @@ def test_adaptformer_official_reinit_makes_up_projection_non_zero() -> None:
     assert not methods.applied(vpetl).method.identity_at_init()
     up = torch.cat([blk.adaptformer.bottleneck.up.weight.flatten() for blk in vpetl.blocks])
     assert_std(up, 0.02)
-    assert all(torch.count_nonzero(blk.adaptformer.bottleneck.up.weight) == 0 for blk in lora.blocks)
-    assert all(torch.count_nonzero(blk.adaptformer.bottleneck.down.bias) == 0 for blk in vpetl.blocks)
+    nonzero_up = [i for i, blk in enumerate(lora.blocks) if torch.count_nonzero(blk.adaptformer.bottleneck.up.weight)]
+    assert nonzero_up == [], f"adaptformer default init: up-projection must start at zero (blocks {nonzero_up})"
+    nonzero_bias = [i for i, b in enumerate(vpetl.blocks) if torch.count_nonzero(b.adaptformer.bottleneck.down.bias)]
+    assert nonzero_bias == [], f"adaptformer official-reinit: down bias must start at zero (blocks {nonzero_bias})"
 
 
 def test_mona_default_init_is_the_official_reinit() -> None:
@@ -137,7 +139,7 @@ def test_lst_ladders_and_projections_start_at_n_0_001_with_zero_bias() -> None:
     side = methods.apply(make_vit(), "lst").lst_side
     linears = [side.first_down, *side.downs, side.up]
     assert_std(torch.cat([lin.weight.flatten() for lin in linears]), 0.01)
-    assert all(torch.count_nonzero(lin.bias) == 0 for lin in linears)
+    assert all(torch.count_nonzero(lin.bias) == 0 for lin in linears), "lst official init: every side bias is 0"
     torch_side = methods.apply(make_vit(), "lst", init="torch").lst_side
     assert torch.count_nonzero(torch_side.up.bias) > 0
 

@@ -51,11 +51,12 @@ def test_bottleneck_torch_init_keeps_pytorch_defaults() -> None:
     assert b.down.bias.any() and b.up.weight.any(), "no init of its own: nn.Linear's defaults stay"
 
 
-@pytest.mark.parametrize("act", ["gelu", "relu", "identity"])
+@pytest.mark.parametrize("act", ["gelu", "quick_gelu", "relu", "identity"])
 def test_bottleneck_computes_scale_times_up_act_down(act: str) -> None:
     b = Bottleneck(6, 3, act=act, init="torch", scale=0.5)
     x = torch.randn(4, 6)
-    fn = {"gelu": nn.functional.gelu, "relu": torch.relu, "identity": lambda t: t}[act]
+    fn = {"gelu": nn.functional.gelu, "relu": torch.relu, "identity": lambda t: t,
+          "quick_gelu": lambda t: t * torch.sigmoid(1.702 * t)}[act]  # NOAH's adapter_super.py L8-L10
     close(b(x), 0.5 * b.up(fn(b.down(x))), f"act={act}")
 
 

@@ -92,10 +92,10 @@ def test_lora_without_dropout_has_no_dropout_layer() -> None:
     assert isinstance(LoRALinear(nn.Linear(4, 4), 1, 1).dropout, nn.Identity)
 
 
-@pytest.mark.parametrize("slices", [[(0, 2), (2, 5)], [(0, 9)], [(-1, 1)], [(3, 3)], [(4, 2)]],
-                         ids=["unequal", "past-the-end", "negative", "empty", "reversed"])
+@pytest.mark.parametrize("slices", [[(0, 2), (2, 5)], [(0, 9)], [(-1, 1)], [(3, 3)], [(4, 2)], [(2, 6), (0, 4)]],
+                         ids=["unequal", "past-the-end", "negative", "empty", "reversed", "overlapping"])
 def test_lora_refuses_slices_that_are_not_equal_ranges_inside_the_layer(slices: list[tuple[int, int]]) -> None:
-    with pytest.raises(ValueError, match=r"slices must be equal-sized ranges inside \[0, 8\)"):
+    with pytest.raises(ValueError, match=r"slices must be equal-sized, non-overlapping ranges inside \[0, 8\)"):
         LoRALinear(nn.Linear(4, 8), 1, 1, slices=slices)
 
 

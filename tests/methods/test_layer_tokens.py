@@ -89,6 +89,21 @@ def test_prefixed_attention_keeps_timm_gate_and_mask_semantics() -> None:
         prefixed_attention(attn, x, empty, empty, None, True, "prefix-x")
 
 
+def test_prefixed_attention_drops_attention_weights_in_training_only() -> None:
+    """Prefix tuning / E2VPT with the backbone's attention dropout: active while training, off for evaluation (a
+    dropout that ran at test time would make every reported accuracy noisy and lower)."""
+    attn = Attention(8, num_heads=2, attn_drop=0.5)
+    x = torch.randn(2, 5, 8)
+    pk, pv = torch.randn(2, 3, 4), torch.randn(2, 3, 4)
+    attn.eval()
+    close(prefixed_attention(attn, x, pk, pv, None, False, "m"), reference_attention(attn, x, pk, pv),
+          "eval mode: no attention dropout, the plain formula")
+    attn.train()
+    first = prefixed_attention(attn, x, pk, pv, None, False, "m")
+    second = prefixed_attention(attn, x, pk, pv, None, False, "m")
+    assert not torch.allclose(first, second), "training with attn_drop 0.5: attention dropout must act"
+
+
 def test_extend_mask_lets_every_query_see_the_prefix() -> None:
     boolean = torch.tensor([[False, True]])
     assert _extend_mask(boolean, 2).tolist() == [[True, True, False, True]]

@@ -12,7 +12,7 @@ from PIL import Image
 from timm.scheduler import CosineLRScheduler
 from vpeft.catalog.service import valid_catalog
 from vpeft.repro.compare import compare, table_lines
-from vpeft.repro.data import ListDataset, loader, make_transform
+from vpeft.repro.data import ListDataset, loader, make_transform, resize_for_crop
 from vpeft.repro.schedule import lr_at
 
 from tests.conftest import CATALOG
@@ -135,3 +135,56 @@ def test_training_loader_shuffles_reproducibly_by_seed_and_eval_loader_keeps_ord
     assert order(True, 3) == order(True, 3), "the same seed gives the same order (a resumed run sees the same data)"
     assert order(True, 3) != list(range(12)), "training shuffles"
     assert order(True, 3) != order(True, 4), "the seed decides the order"
+
+
+def test_vpt_schedule_warms_up_from_its_start_then_follows_the_cosine_down_to_min_lr() -> None:
+    """VPT's WarmupCosineSchedule (the docstring's source): linear warm-up over `warmup` epochs from warmup_init,
+    then half a cosine from the base lr at the end of warm-up to min_lr at the last epoch."""
+    def vpt(epoch: int, step: str = "epoch-start") -> float:
+        return lr_at(epoch, 1.0, 10, 2, 0.2, 0.1, shape="vpt-warmup-cosine", step=step)
+
+    assert vpt(0) == pytest.approx(0.2), "warm-up starts at warmup_lr_init"
+    assert vpt(1) == pytest.approx(0.6), "half-way through a 2-epoch warm-up from 0.2 to 1.0"
+    assert vpt(2) == pytest.approx(1.0), "the cosine starts at the base lr when warm-up ends (not at epoch 0)"
+    assert vpt(4) == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi / 4))), "a quarter into the cosine"
+    assert vpt(6) == pytest.approx(0.55), "half-way through the cosine: midway between base and min_lr"
+    assert vpt(10) == pytest.approx(0.1), "the cosine ends at min_lr"
+    assert [vpt(e, "after-epoch") for e in range(3)] == pytest.approx([0.2, 0.2, 0.6]), (
+        "after-epoch stepping: epochs 0 and 1 both train at lr(0)")
+
+
+def test_only_the_named_reference_row_is_the_reference_and_sources_are_numbered_in_order() -> None:
+    """`vpeft reproduce` passes or fails on the recipe's reference row; another row of the same table (here one whose
+    label sorts before it) must not be taken for it, and [n] in the table must point to the n-th source line."""
+    scores = {t: 60.0 for t in VTAB.task_ids()}
+    cmp = compare(CAT, VTAB, scores, ["adapter-houlsby", "lora", "vpt-deep"], "noah-paper-vtab-1k", "LoRA [18]")
+    marked = [(r.table, r.label) for r in cmp.reported if r.is_reference]
+    assert marked == [("noah-paper-vtab-1k", "LoRA [18]")], f"one reference row, NOAH's LoRA row; got {marked}"
+    lines = table_lines(cmp, VTAB)
+    sources = [line for line in lines if line.startswith("[")]
+    assert [line.split("]")[0] + "]" for line in sources] == [f"[{i}]" for i in range(1, len(cmp.reported) + 1)]
+    assert [line.split("] ", 1)[1].split(",")[0] for line in sources] == [r.label for r in cmp.reported], (
+        "source line [n] names the n-th reported row")
+    assert [line for line in sources if line.endswith("(reference)")] == [
+        line for line in sources if "LoRA [18], " in line and "noah-paper-vtab-1k" in line]
+
+
+def test_a_training_loader_augments_only_when_the_recipe_asks(tmp_path: Path) -> None:
+    """train_aug defaults to off: a recipe without it trains on the plain resized images (RandAugment would change
+    the training data of every recipe that does not ask for it)."""
+    samples = []
+    for i in range(6):
+        image(tmp_path / f"{i}.png", (i * 40, 255 - i * 40, 90))
+        samples.append((f"{i}.png", i))
+    plain = make_transform(8, "half", train_aug=False)
+    images, labels = next(iter(loader(tmp_path, samples, 8, "half", batch_size=6, train=True, seed=1)))
+    for x, label in zip(images, labels.tolist(), strict=True):
+        with Image.open(tmp_path / f"{label}.png") as file:
+            expected = plain(file.convert("RGB"))
+        assert torch.allclose(x, expected), f"{label}.png: a training batch without train_aug is the plain resize"
+
+
+@pytest.mark.parametrize(("size", "shorter_side"), [(224, 256), (384, 438), (448, 512), (112, 128), (32, 37)])
+def test_fgvc_resizes_the_shorter_side_to_8_7_of_the_crop(size: int, shorter_side: int) -> None:
+    """VPT's sizes for 224/384/448 crops, and round(size * 8 / 7) for the others (a 32-pixel crop of a 37 side)."""
+    assert resize_for_crop(size) == shorter_side, f"crop {size}: shorter side {shorter_side} before the crop"
