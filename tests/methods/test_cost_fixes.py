@@ -1,0 +1,91 @@
+"""Issue 13 item 3: the cheaper computations equal the previous ones (outputs and gradients) and keep no more
+activation memory than full fine-tuning. Each previous computation is kept here as the reference."""
+
+from __future__ import annotations
+
+import copy
+import functools
+
+import pytest
+import torch
+from torch import nn
+from vpeft import methods
+from vpeft.methods import convpass as convpass_module
+from vpeft.methods.layers import token_grid
+from vpeft.methods.mona import MultiKernelConv
+
+from tests.methods.conftest import make_input, make_vit
+from tests.methods.equivalence import assert_same_function
+
+
+def as_1x1_image(conv: nn.Module, h: torch.Tensor) -> torch.Tensor:
+    """The previous prefix-token path: each token through the conv stack as a zero-padded 1x1 image."""
+    b, p, c = h.shape
+    return conv(h.reshape(b * p, c, 1, 1)).reshape(b, p, -1)
+
+
+# ---- Mona and Convpass: prefix tokens through the centre taps instead of the conv stack on a 1x1 image ----
+
+
+@pytest.mark.parametrize("groups", [1, 6])
+@pytest.mark.parametrize("kernel", [1, 3, 7])
+def test_conv_centre_equals_the_conv_on_a_1x1_image(kernel: int, groups: int) -> None:
+    torch.manual_seed(0)
+    conv = nn.Conv2d(6, 6, kernel, padding=kernel // 2, groups=groups)
+    h = torch.randn(2, 3, 6, requires_grad=True)
+    got, want = token_grid.conv_centre(conv, h), as_1x1_image(conv, h)
+    torch.testing.assert_close(got, want)
+    g_ours = torch.autograd.grad(got.square().sum(), [h, conv.weight, conv.bias])
+    g_ref = torch.autograd.grad(want.square().sum(), [h, conv.weight, conv.bias])
+    for a, b in zip(g_ours, g_ref, strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_conv_centre_refuses_convs_where_more_than_the_centre_reads_the_pixel() -> None:
+    with pytest.raises(ValueError, match="same'-padded"):
+        token_grid.conv_centre(nn.Conv2d(4, 4, 3, padding=0), torch.randn(1, 1, 4))
+    with pytest.raises(ValueError, match="dense or depth-wise"):
+        token_grid.conv_centre(nn.Conv2d(4, 4, 3, padding=1, groups=2), torch.randn(1, 1, 4))
+
+
+def test_mona_stack_pointwise_equals_the_stack_on_1x1_images() -> None:
+    torch.manual_seed(0)
+    stack = MultiKernelConv(5, (3, 5, 7))
+    h = torch.randn(2, 3, 5)
+    torch.testing.assert_close(stack.pointwise(h), as_1x1_image(stack, h))
+
+
+@pytest.mark.parametrize("variant", ["cls", "reg-tokens"])
+def test_mona_model_equals_the_1x1_image_computation(variant: str) -> None:
+    ours = methods.apply(make_vit(variant), "mona", dropout=0.0).train()
+    with torch.no_grad():
+        for p in ours.parameters():  # the up projection starts near zero; make the conv path matter
+            p.add_(torch.randn_like(p) * 0.05)
+    reference = copy.deepcopy(ours)
+    for module in reference.modules():
+        if isinstance(module, MultiKernelConv):
+            module.pointwise = functools.partial(as_1x1_image, module)  # instance attribute: the previous path
+    assert_same_function(ours, reference, make_input(variant))
+
+
+def test_convpass_model_equals_the_1x1_image_computation(monkeypatch: pytest.MonkeyPatch) -> None:
+    ours = methods.apply(make_vit("reg-tokens"), "convpass", dropout=0.0, xavier_init=True).train()
+    with torch.no_grad():
+        for block in ours.blocks:
+            block.convpass_attn.up.weight.normal_(0, 0.3)
+            block.convpass_mlp.up.weight.normal_(0, 0.3)
+    reference = copy.deepcopy(ours)
+    x = make_input("reg-tokens")
+    from tests.methods.equivalence import output_and_grads
+
+    out, grads = output_and_grads(ours, x)
+
+    def previous(h: torch.Tensor, n_prefix: int, grid: tuple[int, int] | None, conv: nn.Module) -> torch.Tensor:
+        return token_grid.conv_tokens(h, n_prefix, grid, conv, functools.partial(as_1x1_image, conv))
+
+    monkeypatch.setattr(convpass_module, "conv_tokens", previous)
+    ref_out, ref_grads = output_and_grads(reference, x)
+    torch.testing.assert_close(out, ref_out)
+    assert grads.keys() == ref_grads.keys() and grads
+    for name, g in grads.items():
+        torch.testing.assert_close(g, ref_grads[name], msg=lambda m, n=name: f"grad {n}: {m}")
