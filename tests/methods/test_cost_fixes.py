@@ -10,6 +10,7 @@ import pytest
 import torch
 from torch import nn
 from vpeft import methods
+from vpeft.methods import _vit
 from vpeft.methods import convpass as convpass_module
 from vpeft.methods.layers import token_grid
 from vpeft.methods.mona import MultiKernelConv
@@ -89,3 +90,37 @@ def test_convpass_model_equals_the_1x1_image_computation(monkeypatch: pytest.Mon
     assert grads.keys() == ref_grads.keys() and grads
     for name, g in grads.items():
         torch.testing.assert_close(g, ref_grads[name], msg=lambda m, n=name: f"grad {n}: {m}")
+
+
+# ---- FacT-TK: all slice cores from one product per model forward instead of one per layer call ----
+
+
+@pytest.mark.parametrize("layout", ["official", "per-slice"])
+def test_fact_cores_built_once_equal_the_per_layer_cores(layout: str) -> None:
+    ours = methods.apply(make_vit(), "fact", variant="tk", rank=4, scale=3.0, dropout=0.0, tk_layout=layout).train()
+    with torch.no_grad():
+        ours.fact_shared.v.normal_(0, 0.3)  # zero at init: the cores would get no gradient
+    reference = copy.deepcopy(ours)
+    _vit.restore_forward(reference)  # the previous path: every layer forms C x_3 P[:, cols] itself
+    assert "forward" in ours.__dict__ and "forward" not in reference.__dict__
+    built = ours.fact_shared.tk_cores_per_block(len(ours.blocks), ours.fact_ranges)
+    for block in ours.blocks:
+        for layer in (block.attn.qkv, block.attn.proj, block.mlp.fc1, block.mlp.fc2):
+            index, cols = layer.fact_block_cols
+            torch.testing.assert_close(
+                built[layer.fact_kind][index, cols], ours.fact_shared.tk_cores(layer.fact_cols, layer.fact_kind)
+            )
+    assert_same_function(ours, reference, make_input())
+
+
+def test_fact_cores_are_built_once_per_forward(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = methods.apply(make_vit(), "fact").eval()
+    calls = {"all": 0, "one": 0}
+    shared = model.fact_shared
+    for name, key in (("tk_cores_per_block", "all"), ("tk_cores", "one")):
+        original = getattr(shared, name)
+        monkeypatch.setattr(shared, name, lambda *a, f=original, k=key: calls.__setitem__(k, calls[k] + 1) or f(*a))
+    with torch.no_grad():
+        model(make_input())
+    assert calls == {"all": 1, "one": 0}
+    assert shared.__dict__.get("built") is None, "the per-forward cores must not outlive the forward"
