@@ -12,6 +12,7 @@ from torch import nn
 from vpeft import methods
 from vpeft.methods import _vit
 from vpeft.methods import convpass as convpass_module
+from vpeft.methods.glora import GLoRALinear
 from vpeft.methods.layers import token_grid
 from vpeft.methods.mona import MultiKernelConv
 
@@ -124,3 +125,61 @@ def test_fact_cores_are_built_once_per_forward(monkeypatch: pytest.MonkeyPatch) 
         model(make_input())
     assert calls == {"all": 1, "one": 0}
     assert shared.__dict__.get("built") is None, "the per-forward cores must not outlive the forward"
+
+
+# ---- GLoRA: no dense W' kept for backward, an elementwise / low-rank path where A is not "lora", eval cache ----
+
+
+def previous_glora_forward(layer: GLoRALinear, x: torch.Tensor) -> torch.Tensor:
+    """The previous forward: the dense W' and b' rebuilt by autograd-tracked ops on every call."""
+    w, b = layer.weight_and_bias()
+    return nn.functional.linear(x, w.to(x.dtype), None if b is None else b.to(x.dtype))
+
+
+GLORA_OPTIONS = [
+    {},
+    {"d": "vector"},
+    {"a": "vector", "b": "lora", "c": "vector", "e": "constant"},
+    {"a": "constant", "b": "vector", "c": "none", "d": "constant", "e": "none"},
+    {"a": "none", "b": "constant"},
+]
+
+
+def trained_looking_glora(options: dict[str, str]) -> nn.Module:
+    model = methods.apply(make_vit(), "glora", **options).train()
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "glora" in name:
+                p.normal_(0, 0.1)  # the zero-initialised factors would hide a wrong path
+    return model
+
+
+@pytest.mark.parametrize("options", GLORA_OPTIONS)
+def test_glora_equals_the_dense_rebuild(options: dict[str, str]) -> None:
+    ours = trained_looking_glora(options)
+    reference = copy.deepcopy(ours)
+    for module in reference.modules():
+        if isinstance(module, GLoRALinear):
+            module.forward = functools.partial(previous_glora_forward, module)
+    assert_same_function(ours, reference, make_input())
+
+
+def test_glora_eval_cache_is_reused_and_invalidated() -> None:
+    model = trained_looking_glora({}).eval()
+    layer = model.blocks[0].attn.qkv
+    x = make_input()
+    with torch.no_grad():
+        first = model(x)
+        cached = layer._cache[1]
+        assert torch.equal(model(x), first) and layer._cache[1] is cached, "eval forwards reuse the cached W'"
+        torch.testing.assert_close(cached, layer.dense_weight())
+        layer.glora_b.glora_down.add_(0.5)  # an in-place change, as an optimizer step makes
+        changed = model(x)
+    assert layer._cache[1] is not cached and not torch.allclose(changed, first), "a changed parameter rebuilds W'"
+    model.train()
+    assert layer._cache is None, "train() drops the cache"
+    model.eval()
+    with torch.no_grad():
+        expected = model(x)
+        methods.merge(model)
+        torch.testing.assert_close(model(x), expected, atol=1e-5, rtol=0)
