@@ -13,11 +13,12 @@ from vpeft import methods
 from vpeft.methods import _vit
 from vpeft.methods import convpass as convpass_module
 from vpeft.methods.glora import GLoRALinear
-from vpeft.methods.layers import token_grid
+from vpeft.methods.layers import ScaleShift, token_grid
+from vpeft.methods.layers.scale_shift import _ScaleShiftFn
 from vpeft.methods.mona import MultiKernelConv
 
 from tests.methods.conftest import make_input, make_vit
-from tests.methods.equivalence import assert_same_function
+from tests.methods.equivalence import assert_same_function, output_and_grads, saved_bytes
 
 
 def as_1x1_image(conv: nn.Module, h: torch.Tensor) -> torch.Tensor:
@@ -78,8 +79,6 @@ def test_convpass_model_equals_the_1x1_image_computation(monkeypatch: pytest.Mon
             block.convpass_mlp.up.weight.normal_(0, 0.3)
     reference = copy.deepcopy(ours)
     x = make_input("reg-tokens")
-    from tests.methods.equivalence import output_and_grads
-
     out, grads = output_and_grads(ours, x)
 
     def previous(h: torch.Tensor, n_prefix: int, grid: tuple[int, int] | None, conv: nn.Module) -> torch.Tensor:
@@ -183,3 +182,56 @@ def test_glora_eval_cache_is_reused_and_invalidated() -> None:
         expected = model(x)
         methods.merge(model)
         torch.testing.assert_close(model(x), expected, atol=1e-5, rtol=0)
+
+
+# ---- SSF: scale-shift folded into LayerNorms, elsewhere backward from the output (no extra activation kept) ----
+
+
+def previous_scale_shift(layer: ScaleShift, x: torch.Tensor) -> torch.Tensor:
+    """The previous forward: `base(x) * scale + shift`, which keeps base(x) for the scale's gradient."""
+    out = layer.base(x)
+    shape = [1] * out.dim()
+    shape[layer.channel_dim] = -1
+    return out * layer.ssf_scale.view(shape) + layer.ssf_shift.view(shape)
+
+
+@pytest.mark.parametrize("variant", ["cls", "avgpool-no-cls"])
+def test_ssf_equals_the_plain_scale_shift(variant: str) -> None:
+    ours = methods.apply(make_vit(variant), "ssf", init_std=0.3).train()
+    reference = copy.deepcopy(ours)
+    for module in reference.modules():
+        if isinstance(module, ScaleShift):
+            module.forward = functools.partial(previous_scale_shift, module)
+    assert_same_function(ours, reference, make_input(variant))
+
+
+def test_scale_shift_function_gradients() -> None:
+    z = torch.randn(3, 4, 5, dtype=torch.double, requires_grad=True)
+    s = (torch.rand(1, 1, 5, dtype=torch.double) + 0.5).requires_grad_()
+    b = torch.randn(1, 1, 5, dtype=torch.double, requires_grad=True)
+    assert torch.autograd.gradcheck(_ScaleShiftFn.apply, (z, s, b))
+    channel_first = (torch.randn(2, 5, 3, 3, dtype=torch.double, requires_grad=True), s.view(1, 5, 1, 1),
+                     b.view(1, 5, 1, 1))
+    assert torch.autograd.gradcheck(_ScaleShiftFn.apply, channel_first)
+
+
+def test_scale_shift_function_keeps_only_its_output() -> None:
+    z = torch.randn(4, 6, requires_grad=True)
+    s, b = torch.rand(1, 6, requires_grad=True), torch.randn(1, 6, requires_grad=True)
+    kept: list[torch.Tensor] = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: kept.append(t) or t, lambda t: t):
+        y = _ScaleShiftFn.apply(z * 1.0, s, b)
+    assert any(t is y for t in kept) and all(t.numel() <= y.numel() for t in kept)
+    assert not any(t.untyped_storage().data_ptr() not in {y.untyped_storage().data_ptr(), s.untyped_storage(
+    ).data_ptr(), b.untyped_storage().data_ptr()} for t in kept), "only y, scale and shift are kept"
+
+
+# ---- activation memory: saved-tensor bytes of one train forward against full fine-tuning's ----
+
+
+@pytest.mark.parametrize("method_id", ["ssf", "glora", "convpass"])
+def test_saved_bytes_at_most_full_fine_tuning(method_id: str) -> None:
+    x = make_input(batch=4)
+    full = saved_bytes(methods.apply(make_vit(), "full").train(), x)
+    ours = saved_bytes(methods.apply(make_vit(), method_id).train(), x)
+    assert ours <= full, f"{method_id}: saved-tensor bytes {ours / full:.2f}x full fine-tuning's"
