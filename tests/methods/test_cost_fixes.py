@@ -12,6 +12,7 @@ from torch import nn
 from vpeft import methods
 from vpeft.methods import _vit
 from vpeft.methods import convpass as convpass_module
+from vpeft.methods import vpt as vpt_module
 from vpeft.methods.glora import GLoRALinear
 from vpeft.methods.layers import ScaleShift, token_grid
 from vpeft.methods.layers.scale_shift import _ScaleShiftFn
@@ -235,3 +236,26 @@ def test_saved_bytes_at_most_full_fine_tuning(method_id: str) -> None:
     full = saved_bytes(methods.apply(make_vit(), "full").train(), x)
     ours = saved_bytes(methods.apply(make_vit(), method_id).train(), x)
     assert ours <= full, f"{method_id}: saved-tensor bytes {ours / full:.2f}x full fine-tuning's"
+
+
+# ---- VPT: the last block drops the prompts after its attention instead of after its MLP ----
+
+
+def previous_vpt_last_block(block: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The previous last block: the whole block on prompts too, then the prompts removed."""
+    p, n = block.vpt_num_prefix, block.vpt_num_tokens
+    if hasattr(block, "vpt_prompt"):
+        keep = x[:, p:] if block.vpt_first else x[:, p + n :]
+        x = torch.cat([x[:, :p], vpt_module._prompt(block, x.shape[0]), keep], dim=1)
+    x = type(block).forward(block, x)
+    return torch.cat([x[:, :p], x[:, p + n :]], dim=1)
+
+
+@pytest.mark.parametrize("method_id", ["vpt-shallow", "vpt-deep"])
+@pytest.mark.parametrize("variant", ["cls", "avgpool-no-cls"])
+def test_vpt_last_block_equals_stripping_after_the_block(method_id: str, variant: str) -> None:
+    ours = methods.apply(make_vit(variant), method_id, num_tokens=3).train()
+    reference = copy.deepcopy(ours)
+    last = reference.blocks[-1]
+    last.forward = functools.partial(previous_vpt_last_block, last)
+    assert_same_function(ours, reference, make_input(variant))
