@@ -7,8 +7,8 @@ there the test still traces and partitions the model with dynamo and AOTAutograd
 
 One forward of the tiny ViT in eval mode per method; each method compiles a fresh graph, so the test is slow.
 Measured on a shared 2-core machine at load ~15-20 (so an idle runner is several times faster): all 22 methods
-with "aot_eager" 529 s (11-58 s each); with inductor 13-200 s per method (full 13 s, VPT-Shallow 37 s, FacT 70 s,
-Mona 73 s, Convpass 139 s, GLoRA and SSF 397 s together).
+with "aot_eager" 529 s (11-58 s each); with inductor (g++) all 22 pass in about 1,170 s together, 3-200 s per method
+(full 13 s, VPT-Shallow 37 s, FacT 70 s, Mona 73 s, Convpass 139 s, GLoRA and SSF 397 s together).
 """
 
 from __future__ import annotations
