@@ -7,9 +7,11 @@ Sources and choices:
   attention and MLP branches, times the scale s, after drop-path: x + attn(n1) + s*conv(n1), then the same for the
   MLP. `placement="attn"` is the official `convpass_attn` variant (attention bypass only).
 - Bypass: Linear(C, 8) (xavier weight, zero bias) -> QuickGELU -> 3x3 conv 8->8 on the patch grid (the class token
-  as a 1x1 image) -> QuickGELU -> Dropout(0.1) -> Linear(8, C) with zero weight and bias, so the model starts as
-  the backbone. The conv starts as the identity (zero kernel plus an identity centre tap, `xavier_init=False`) or
-  xavier; the official per-task YAMLs use both (9 tasks identity, 10 xavier) - we default to the identity start.
+  as a 1x1 image, as the official `forward`; computed here, equally, as the kernel's centre tap and bias, a linear
+  map, `layers/token_grid.conv_centre`) -> QuickGELU -> Dropout(0.1) -> Linear(8, C) with zero weight and bias,
+  so the model starts as the backbone. The conv starts as the identity (zero kernel plus an identity centre tap,
+  `xavier_init=False`) or xavier; the official per-task YAMLs use both (9 tasks identity, 10 xavier) - we default
+  to the identity start.
 - Scale s: per task in the YAMLs (0.01 ... 100; 0.1, 1 and 10 are equally common); default 1.0.
 - Differences from the official code: sizes come from the model (not hard-coded 768 / 14x14), register tokens are
   treated like the class token, and with LayerScale backbones the bypass is not multiplied by the layer scale

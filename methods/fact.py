@@ -30,6 +30,9 @@ Sources and choices:
 - TT slice layout (fc1 row blocks and fc2 column blocks of C, `fact_tt.py` `fc1_FacTs` Linear(r, 4r) /
   `fc2_FacTs` Linear(4r, r)) is the official one. V-PETL Bench has no FacT implementation of its own (its
   `vision_transformer_fact.py` is a copy of its VPT-shallow file).
+- Computation reorganised but equal: the official code forms `FacTc @ FacTp[:, idx:...]` in every block's forward;
+  here the model's forward forms `C x_3 P` for all columns in one product and each layer indexes its slice cores
+  from it (`_fact_model_forward`; a block called on its own still builds its own). Same entries, same gradients.
 - Mergeable: every update is linear in the frozen weight's input, so `merge` adds s * V M U to each slice.
 """
 
@@ -105,22 +108,51 @@ class FacTShared(nn.Module):
     def tk_cores(self, cols: slice, kind: str) -> torch.Tensor:
         """(n, r_out, r_in) slice cores for the factor columns `cols` of one layer (`kind` attn / fc1 / fc2)."""
         t = torch.einsum("abc,cn->abn", self.core, self.p[:, cols])  # official `FacTc @ FacTp[:, cols]`
-        if self.tk_layout == "per-slice":
-            return t.permute(2, 0, 1)  # M_j = T[:, :, j], first mode = output
-        if kind == "attn":  # official: FacTu(x) @ T[:, :, j], first mode = input
-            return t.permute(2, 1, 0)
-        r, n = t.shape[0], t.shape[2]
-        blocks = t.reshape(r, n * r).view(r, n, r)  # official T.reshape(r, n*r); block m = columns m*r ... m*r+r-1
-        if kind == "fc1":  # FacTu(x) @ F, read as n blocks of r: block m maps input a to output t by F[a, m*r+t]
-            return blocks.permute(1, 2, 0)
-        return blocks.permute(1, 0, 2)  # fc2: (.. @ F.t()): input t of block m to output a by F[a, m*r+t]
+        return _layout(t.unsqueeze(0), kind, self.tk_layout)[0]
+
+    def tk_cores_per_block(self, depth: int, ranges: dict[str, slice]) -> dict[str, torch.Tensor]:
+        """For every kind, (depth, n, r_out, r_in): all layers' slice cores from one product `C x_3 P`.
+
+        Equal to `tk_cores` per layer (the same entries; only the order of the work differs). `ranges` are the
+        kinds' column ranges within one block (every block has the same layout).
+        """
+        r, width = self.core.shape[0], self.p.shape[1] // depth
+        t = torch.einsum("abc,cn->abn", self.core, self.p).reshape(r, r, depth, width).permute(2, 0, 1, 3)
+        return {kind: _layout(t[..., cols], kind, self.tk_layout) for kind, cols in ranges.items()}
+
+
+def _layout(t: torch.Tensor, kind: str, tk_layout: str) -> torch.Tensor:
+    """(B, r, r, n) products `C x_3 P[:, cols]` -> (B, n, r_out, r_in) slice cores (B layers of the same kind)."""
+    if tk_layout == "per-slice":
+        return t.permute(0, 3, 1, 2)  # M_j = T[:, :, j], first mode = output
+    if kind == "attn":  # official: FacTu(x) @ T[:, :, j], first mode = input
+        return t.permute(0, 3, 2, 1)
+    b, r, n = t.shape[0], t.shape[1], t.shape[3]
+    blocks = t.reshape(b, r, n * r).view(b, r, n, r)  # official T.reshape(r, n*r); block m = columns m*r ... m*r+r-1
+    if kind == "fc1":  # FacTu(x) @ F, read as n blocks of r: block m maps input a to output t by F[a, m*r+t]
+        return blocks.permute(0, 2, 3, 1)
+    return blocks.permute(0, 2, 1, 3)  # fc2: (.. @ F.t()): input t of block m to output a by F[a, m*r+t]
 
 
 def _cores(linear: nn.Module) -> torch.Tensor:
     shared: FacTShared = linear.fact_ref[0]
-    if shared.variant == "tk":
+    if shared.variant != "tk":
+        return linear.fact_cores
+    built = shared.__dict__.get("built")  # set for the duration of one model forward (`_fact_model_forward`)
+    if built is None:  # a layer or block called on its own
         return shared.tk_cores(linear.fact_cols, linear.fact_kind)
-    return linear.fact_cores
+    block, cols = linear.fact_block_cols
+    return built[linear.fact_kind][block, cols]
+
+
+def _fact_model_forward(model: nn.Module, *args: object, **kwargs: object) -> torch.Tensor:
+    """The backbone's forward with every layer's TK cores built once, in one product, for this forward."""
+    shared: FacTShared = model.fact_shared
+    shared.__dict__["built"] = shared.tk_cores_per_block(len(model.blocks), model.fact_ranges)
+    try:
+        return type(model).forward(model, *args, **kwargs)
+    finally:
+        shared.__dict__["built"] = None
 
 
 def _fact_linear_forward(linear: nn.Linear, x: torch.Tensor) -> torch.Tensor:
@@ -191,12 +223,40 @@ class FacT(Method):
                 layer.fact_cols = slice(col, col + n)
             col += n
             _vit.set_forward(layer, _fact_linear_forward)
+        if self.cfg.variant == "tk":
+            _build_once_per_forward(model, targets)
 
     def merge(self, model: nn.Module) -> None:
         for layer, _, _ in self._targets(model):
             layer.weight.copy_((layer.weight.double() + _delta_weight(layer)).to(layer.weight.dtype))
-            for attr in ("fact_ref", "fact_axis", "fact_kind", "fact_cores", "fact_cols"):
+            for attr in ("fact_ref", "fact_axis", "fact_kind", "fact_cores", "fact_cols", "fact_block_cols"):
                 if hasattr(layer, attr):
                     delattr(layer, attr)
             _vit.restore_forward(layer)
+        _vit.restore_forward(model)
+        model.__dict__.pop("fact_ranges", None)
         del model.fact_shared
+
+
+def _build_once_per_forward(model: nn.Module, targets: list[tuple[nn.Linear, str, int]]) -> None:
+    """Route the model's forward through `_fact_model_forward` and record where each layer's cores are in it.
+
+    Every block of a timm ViT has the same slices (qkv, proj, fc1, fc2 of n_j columns each), so the kinds' column
+    ranges within a block are the same for all blocks; otherwise each layer keeps building its own cores.
+    """
+    per_block = len(_KINDS)
+    sizes = [n for _, _, n in targets]
+    if sizes != sizes[:per_block] * (len(sizes) // per_block):
+        return
+    ranges: dict[str, slice] = {}
+    start = 0
+    for n, kind in zip(sizes[:per_block], _KINDS, strict=True):
+        begin = ranges[kind].start if kind in ranges else start
+        ranges[kind] = slice(begin, start + n)
+        start += n
+    for i, (layer, _, n) in enumerate(targets):
+        kind_start = ranges[layer.fact_kind].start
+        local = layer.fact_cols.start - (i // per_block) * start - kind_start
+        layer.fact_block_cols = (i // per_block, slice(local, local + n))
+    model.__dict__["fact_ranges"] = ranges  # plain attribute (not a module or tensor)
+    _vit.set_forward(model, _fact_model_forward)

@@ -19,13 +19,20 @@ Sources and choices:
   start at zero and the "up" factors xavier-uniform, so the model starts exactly as the backbone. In the official
   supernet a vector or scalar path reuses slices of the LoRA factor; a chosen path here owns its own tensor.
 - Mergeable: W' and b' are computed once into the layer (the official re-parameterisation).
+- Computation reorganised but equal (the official `SuperScalableLinear.forward` forms W' and b' densely on every
+  call): in training W' is not kept for backward but rebuilt there from the parameters (`_RebuiltLinear`; kept:
+  the input, as full fine-tuning keeps); with A "vector" / "constant" / "none" there is no dense W' at all,
+  x W'^T = (x W^T)(1 + A) + x B^T with B low-rank or constant along the inputs. With A "lora" the gradient of
+  W * (down up) needs the full product g^T x, as full fine-tuning's weight gradient does, so the default's train
+  step cannot be much cheaper than full fine-tuning's. In eval mode without autograd, W' and b' are computed once and
+  cached until a parameter changes (storage or in-place version) or `train()` is called.
 - Count on ViT-B/16 with the defaults: per layer r*(out+in) for A and for B, r*in + r for C, out for E; summed
   over qkv, proj, fc1, fc2 of 12 blocks: 1,520,832 (1.52M); with `d="vector"` 1,603,776.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from pydantic import Field
@@ -74,6 +81,36 @@ class Support(nn.Module):
         return None
 
 
+class _RebuiltLinear(torch.autograd.Function):
+    """x W'^T with W' = layer.dense_weight(): W' is rebuilt from the parameters in backward instead of being kept.
+
+    Autograd would keep the dense W' (and W * A's dense factor) of every layer for backward; this keeps only the
+    input, as full fine-tuning's linear layers do. W' is needed in backward for the input's gradient and its own
+    gradient g^T x flows into the parameters through a second, cheap (out x in, no token dimension) graph.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, layer: GLoRALinear, *params: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            w = layer.dense_weight()
+        ctx.layer = layer
+        ctx.save_for_backward(x, *params)
+        return nn.functional.linear(x, w.to(x.dtype))
+
+    @staticmethod
+    def backward(ctx: Any, g: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        x, *params = ctx.saved_tensors
+        with torch.enable_grad():
+            w = ctx.layer.dense_weight()
+        grad_x = (g @ w.to(g.dtype)).to(x.dtype) if ctx.needs_input_grad[0] else None
+        wanted = [p for p, need in zip(params, ctx.needs_input_grad[2:], strict=True) if need]
+        grads = iter(())
+        if wanted:
+            grad_w = g.flatten(0, -2).T @ x.flatten(0, -2).to(g.dtype)  # (out, in): what full fine-tuning computes
+            grads = iter(torch.autograd.grad(w, wanted, grad_w.to(w.dtype)))
+        return (grad_x, None, *(next(grads) if need else None for need in ctx.needs_input_grad[2:]))
+
+
 class GLoRALinear(nn.Module):
     """Wraps a frozen nn.Linear; `merge()` returns it with W' and b' written in."""
 
@@ -87,25 +124,71 @@ class GLoRALinear(nn.Module):
         self.glora_c = Support(n_in, 1, cfg.c, r).to(w.device, w.dtype)
         self.glora_d = Support(n_out, 1, cfg.d, r).to(w.device, w.dtype)
         self.glora_e = Support(n_out, 1, cfg.e, r).to(w.device, w.dtype)
+        self._cache: tuple[tuple[int, ...], torch.Tensor, torch.Tensor | None] | None = None
 
-    def weight_and_bias(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """W' = W + W * A + B and b' = b + b * D + E + W C (absent terms skipped)."""
-        w, b = self.base_layer.weight, self.base_layer.bias
-        a, bb, c = self.glora_a.value(), self.glora_b.value(), self.glora_c.value()
-        d, e = self.glora_d.value(), self.glora_e.value()
+    def dense_weight(self) -> torch.Tensor:
+        """W' = W + W * A + B."""
+        w, a, bb = self.base_layer.weight, self.glora_a.value(), self.glora_b.value()
         new_w = w if a is None else w + w * a
-        if bb is not None:
-            new_w = new_w + bb
+        return new_w if bb is None else new_w + bb
+
+    def bias(self) -> torch.Tensor | None:
+        """b' = b + b * D + E + W C (absent terms skipped)."""
+        w, b = self.base_layer.weight, self.base_layer.bias
+        c, d, e = self.glora_c.value(), self.glora_d.value(), self.glora_e.value()
         terms = [] if b is None else [b] + ([] if d is None else [b * d[:, 0]])
         if e is not None:
             terms.append(e[:, 0].expand(w.shape[0]))
         if c is not None:
             terms.append((w @ c)[:, 0])
-        return new_w, (sum(terms[1:], terms[0]) if terms else None)
+        return sum(terms[1:], terms[0]) if terms else None
+
+    def weight_and_bias(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """W' = W + W * A + B and b' = b + b * D + E + W C (absent terms skipped)."""
+        return self.dense_weight(), self.bias()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        w, b = self.weight_and_bias()
-        return nn.functional.linear(x, w.to(x.dtype), None if b is None else b.to(x.dtype))
+        if not torch.is_grad_enabled():
+            w, b = self._inference_weights()
+            return nn.functional.linear(x, w.to(x.dtype), None if b is None else b.to(x.dtype))
+        out = self._train_linear(x)
+        b = self.bias()
+        return out if b is None else out + b.to(out.dtype)
+
+    def _train_linear(self, x: torch.Tensor) -> torch.Tensor:
+        """x W'^T without keeping a dense W' for backward (equal to `linear(x, dense_weight())`).
+
+        A "lora": the gradient of W * (down up) needs g^T x, the full weight-gradient product, so W' is formed (but
+        rebuilt in backward, not kept). Otherwise A is per row, so x (W + W * A)^T = (x W^T) * (1 + A^T), and B is
+        low-rank (x up^T down^T) or constant along the inputs (sum(x) B^T): no dense weight and no g^T x.
+        """
+        if self.glora_a.choice == "lora":
+            params = [self.base_layer.weight, *self.glora_a.parameters(), *self.glora_b.parameters()]
+            return _RebuiltLinear.apply(x, self, *params)
+        out = nn.functional.linear(x, self.base_layer.weight.to(x.dtype))
+        a = self.glora_a.value()
+        if a is not None:
+            out = out * (1 + a[:, 0].to(out.dtype))
+        support = self.glora_b
+        if support.choice == "lora":
+            low = nn.functional.linear(x, support.glora_up.to(x.dtype))
+            out = out + nn.functional.linear(low, support.glora_down.to(x.dtype))
+        elif support.choice != "none":
+            out = out + x.sum(-1, keepdim=True) * support.value()[:, 0].to(out.dtype)
+        return out
+
+    def _inference_weights(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(W', b') without autograd; in eval mode cached until a parameter changes (version or storage) or train()."""
+        if self.training or torch.compiler.is_compiling():
+            return self.weight_and_bias()
+        key = tuple(v for p in self.parameters() for v in (p.data_ptr(), p._version))
+        if self._cache is None or self._cache[0] != key:
+            self._cache = (key, *self.weight_and_bias())
+        return self._cache[1], self._cache[2]
+
+    def train(self, mode: bool = True) -> GLoRALinear:
+        self._cache = None
+        return super().train(mode)
 
     @torch.no_grad()
     def merge(self) -> nn.Linear:
@@ -117,6 +200,7 @@ class GLoRALinear(nn.Module):
                 base.bias = nn.Parameter(b.detach().clone(), requires_grad=False)
             else:
                 base.bias.copy_(b)
+        self._cache = None
         return base
 
 

@@ -13,7 +13,9 @@ Sources and choices:
 - Convs (official `MonaOp`): h = h + mean(dwconv3(h), dwconv5(h), dwconv7(h)) (depth-wise, same padding), then
   h = h + conv1x1(h), all on the patch grid of the 64-channel projection.
 - Class / register tokens (not in Swin): convolved as 1x1 images, so only each kernel's centre tap touches them
-  (`methods/layers/token_grid.py`, as Convpass's official code treats the class token). The grid is the model's
+  (`methods/layers/token_grid.py`, as Convpass's official code treats the class token). The computation is
+  reorganised but equal: they go through `MultiKernelConv.pointwise` (each kernel's centre tap and bias) instead of
+  the conv stack on a padded 1x1 image. The grid is the model's
   patch grid (`patch_embed.grid_size`), or the square grid of the patch tokens when the input size differs.
 - Init: `Mona` itself sets none, but the official training script calls `model.init_weights()`
   (`Swin-Transformer-Classification/tools/train.py` L176), which reaches the backbone's `init_weights`
@@ -41,7 +43,7 @@ from . import _vit
 from ._blocks import insert_per_block
 from .base import Method, MethodConfig
 from .layers.adapter import Bottleneck
-from .layers.token_grid import conv_tokens, model_grid
+from .layers.token_grid import conv_centre, conv_tokens, model_grid
 from .registry import register
 
 
@@ -72,6 +74,11 @@ class MultiKernelConv(nn.Module):
         h = h + sum(conv(h) for conv in self.dwconvs) / len(self.dwconvs)
         return h + self.projector(h)
 
+    def pointwise(self, h: torch.Tensor) -> torch.Tensor:
+        """`forward` on a 1x1 image, for (..., C) tokens: each kernel's centre tap (no conv on a padded pixel)."""
+        h = h + sum(conv_centre(conv, h) for conv in self.dwconvs) / len(self.dwconvs)
+        return h + conv_centre(self.projector, h)
+
 
 class TokenGridConv(nn.Module):
     """Runs an image-to-image module on ViT tokens (B, N, C): patch tokens as a grid, prefix tokens as 1x1."""
@@ -81,7 +88,7 @@ class TokenGridConv(nn.Module):
         self.conv, self.n_prefix, self.grid = conv, n_prefix, grid
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return conv_tokens(x, self.n_prefix, self.grid, self.conv)
+        return conv_tokens(x, self.n_prefix, self.grid, self.conv, self.conv.pointwise)
 
 
 class MonaLayer(nn.Module):

@@ -9,6 +9,11 @@ Sources and choices:
   `global_pool="avg"` timm uses `fc_norm` instead of `norm`; we wrap whichever is a LayerNorm.
 - Init: the official code draws scale ~ N(1, 0.02) and shift ~ N(0, 0.02) (`init_std=0.02`, the default here);
   `init_std=0` starts exactly at (1, 0), i.e. the frozen backbone (the paper's re-parameterisation view, Sec. 3.2).
+- Computation reorganised but equal (the official `ssf_ada` computes `x * scale + shift` after each module, which
+  keeps every wrapped output for the scale's gradient): after a LayerNorm the scale and shift are folded into the
+  norm's affine parameters in every forward; after a linear or the patch-embedding conv the backward works from the
+  output, which the next op keeps anyway (`layers/scale_shift.py`). Same outputs and gradients, and fewer
+  saved activation bytes than full fine-tuning.
 - Merge: scale/shift fold into the preceding linear / LayerNorm / conv weights (paper Sec. 3.3), leaving the
   plain backbone. Layers without a bias (e.g. `qkv_bias=False`) cannot absorb the shift; merge refuses them.
 - Count on ViT-B/16: 12 * 2 * (2304 + 768 + 3072 + 768 + 768 + 768) + 2 * 768 + 2 * 768 = 205,824 = 0.21M

@@ -32,6 +32,11 @@ Sources and choices:
   prompts before `model.norm` is the same as after it.
 - Train mode: the official code keeps the backbone in eval mode while training (`train()` override: no dropout /
   drop-path in the frozen encoder). We leave train/eval to the caller, as for every method here.
+- Computation reorganised but equal: the last block removes the prompts right after its attention (where they
+  still serve as keys and values) instead of after the block, so its norm and MLP do not run on prompt outputs
+  that are thrown away (timm's `Block`; other block types strip after the block). The rest of the train step's
+  cost over full fine-tuning is the longer sequence itself (196 patches + 1 + 100 prompts on ViT-B/16 at 224:
+  1.5x the tokens of every block, 2.3x the attention scores), which no reorganisation removes.
 - Attention masks (`attn_mask` / `is_causal`) change length with the prompts and are refused with a clear error.
 - Not the identity at init (prompt tokens take part in attention), not mergeable.
 
@@ -51,6 +56,7 @@ import math
 
 import torch
 from pydantic import Field
+from timm.models.vision_transformer import Block
 from torch import nn
 
 from . import _vit
@@ -98,6 +104,11 @@ def _vpt_block_forward(
     if hasattr(block, "vpt_prompt"):
         keep = x[:, p:] if block.vpt_first else x[:, p + n :]  # the first block has no previous prompts to drop
         x = torch.cat([x[:, :p], _prompt(block, x.shape[0]).to(x.dtype), keep], dim=1)
+    if block.vpt_last and type(block).forward is Block.forward:
+        # the prompts' outputs of the last block are dropped: they serve as keys and values, but their MLP is skipped
+        x = x + _vit.attn_branch(block, x, None, False)
+        x = torch.cat([x[:, :p], x[:, p + n :]], dim=1)
+        return x + _vit.mlp_branch(block, x)
     x = type(block).forward(block, x)
     if block.vpt_last:
         x = torch.cat([x[:, :p], x[:, p + n :]], dim=1)

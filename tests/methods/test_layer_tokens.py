@@ -52,6 +52,7 @@ def test_conv_tokens_convolves_patches_as_an_image_and_prefix_tokens_as_1x1() ->
     close(out[:, 1:], conv(grid).flatten(2).transpose(1, 2), "patch tokens: the conv over the (2, 3) grid")
     centre = conv.weight[:, :, 1, 1]
     close(out[:, :1], x[:, :1] @ centre.T + conv.bias, "class token: only the kernel's centre tap (1x1 image)")
+    close(conv_tokens(x, 1, (2, 3), conv, lambda h: h * 0)[:, :1], torch.zeros(2, 1, 4), "a given pointwise map")
     close(conv_tokens(x[:, 1:], 0, (2, 3), conv), out[:, 1:], "no prefix tokens: patches only")
 
 
