@@ -8,7 +8,8 @@ bridged tuner no source was read for either benchmark: both blocks are `NoRecipe
     python scripts/peft_recipes.py --check   # exit 1, naming the files, when one is missing or differs
 
 The list of tuners is the stored probe result (methods/peft_tuners.json). A file that exists without this
-script's header line is a hand-written recipe: it is never overwritten (the script stops and names it).
+script's header lines (the schema line, then the generated-by line) is a hand-written recipe: it is never
+overwritten (the script stops and names it).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def recipe(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def text(row: dict[str, Any]) -> str:
-    return HEADER + SCHEMA + yaml.safe_dump(recipe(row), sort_keys=False, allow_unicode=True, width=120)
+    return SCHEMA + HEADER + yaml.safe_dump(recipe(row), sort_keys=False, allow_unicode=True, width=120)
 
 
 def expected(table: dict[str, Any]) -> dict[Path, str]:
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="only check that the files are up to date")
     args = parser.parse_args(argv)
     files = expected(_peft_probe.read_table())
-    hand_written = [p for p in files if p.is_file() and not p.read_text(encoding="utf-8").startswith(HEADER)]
+    hand_written = [p for p in files if p.is_file() and not p.read_text(encoding="utf-8").startswith(SCHEMA + HEADER)]
     if hand_written:
         print(f"error: {', '.join(map(str, hand_written))}: hand-written recipe, not overwritten", file=sys.stderr)
         return 1

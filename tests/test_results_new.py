@@ -32,6 +32,7 @@ def test_the_stub_lists_every_task_and_fails_validate_naming_what_to_fill(
     assert list(data["rows"][0]["scores"]) == ["cub200_2011", "nabirds", "oxford_flowers", "stanford_dogs",
                                                "stanford_cars"]
     assert data["source"]["kind"] == "paper" and data["backbone"] is None
+    assert data["source"]["name"] == "LoRA (Hu et al., ICLR 2022)"  # named from the entry's facts
     assert (data["source"]["url"], data["source"]["table"], data["source"]["paper"]) == (URL, "Table 9", "lora")
     capsys.readouterr()
     assert main(["--catalog", str(catalog), "validate", "--no-registry"]) == 1

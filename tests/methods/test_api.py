@@ -87,7 +87,7 @@ def test_merge_gives_the_plain_backbone_computing_the_same_function() -> None:
 def test_merge_errors_say_what_to_do() -> None:
     with pytest.raises(ValueError, match=r"cannot merge: no method has been applied to this model \(use methods"):
         methods.merge(make_vit())
-    with pytest.raises(NotMergeableError, match=r"method 'vpt-deep' cannot be merged .*mergeable methods: bitfit"):
+    with pytest.raises(NotMergeableError, match=r"method 'vpt-deep' cannot be merged .*mergeable methods: .*bitfit"):
         methods.merge(methods.apply(make_vit(), "vpt-deep"))
 
 

@@ -112,4 +112,6 @@ def test_committed_results_load_and_cover_the_registry() -> None:
     for name, res in found:
         assert read_result(ROOT / name) == res
         measured = {r.method for r in res.rows if not r.reference} | set(res.skipped)
-        assert measured == set(methods.available()), name
+        # the peft-bridged tuners are peft's own modules and are counted on demand; the committed table covers ours
+        native = {m for m in methods.available() if not methods.get(m).cls.requires}
+        assert native <= measured, f"{name}: no cost row for {sorted(native - measured)}; re-run benchmarks/cost.py"
