@@ -89,6 +89,13 @@
     factRow(body, "Trainable parameters (vpeft implementation, ViT-B/16, head excluded)", m.map(function (x) {
       return document.createTextNode(x.trainable || "\u2013");
     }));
+    if (data.cost_label) {
+      var ratio = function (key) {
+        return function (x) { return document.createTextNode((x.cost && x.cost[key]) || "\u2013"); };
+      };
+      factRow(body, "Train step \u00f7 full fine-tuning (" + data.cost_label + ")", m.map(ratio("train")));
+      factRow(body, "Train memory \u00f7 full fine-tuning (" + data.cost_label + ")", m.map(ratio("memory")));
+    }
     factRow(body, "Official code", m.map(function (x) { return link(x.code_url ? "code" : "", x.code_url); }));
     factRow(body, "Implementation in vpeft", m.map(function (x) {
       if (!x.implementation) return document.createTextNode("\u2013");

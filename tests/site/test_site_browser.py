@@ -257,6 +257,12 @@ def test_compare_from_the_address(browser: webdriver.Chrome, site_url: str) -> N
     assert impl.text == "lora" and impl.get_attribute("href").endswith("method/lora.html#implementation")
     code = facts.find_element("xpath", ".//tr[th='Official code']/td[1]/a")
     assert code.get_attribute("href") == CAT.methods["lora"].code_url
+    # cost: the committed measurement's ratios, as on the Cost page
+    from vpeft.site.costs import load_results
+
+    committed = load_results(ROOT)[0][1].row("lora")
+    train = next(label for label in rows if label.startswith("Train step"))
+    assert committed is not None and rows[train][0] == f"{committed.train_ratio:.2f}x", rows[train]
     # FGVC on ViT-B/16: the highest average of the three is marked, and it is the highest number shown
     section = browser.find_element("xpath", "//section[h3/a[starts-with(normalize-space(), 'FGVC')]]")
     first = section.find_element("css selector", "tbody tr")

@@ -115,3 +115,29 @@ def test_committed_results_load_and_cover_the_registry() -> None:
         # the peft-bridged tuners are peft's own modules and are counted on demand; the committed table covers ours
         native = {m for m in methods.available() if not methods.get(m).cls.requires}
         assert native <= measured, f"{name}: no cost row for {sorted(native - measured)}; re-run benchmarks/cost.py"
+
+
+def test_compare_data_carries_each_methods_cost_ratios(site: object) -> None:
+    """The compare page shows the same train-step and memory ratios as the Cost page, labelled with what was run."""
+    import json
+
+    from vpeft.site.compare import DATA
+    from vpeft.site.compare import PAGE as COMPARE
+
+    data = json.loads(site.downloads[DATA])  # type: ignore[attr-defined]
+    assert data["cost_label"] == "vit_small_patch16_224, batch 8, fp32, CPU"
+    assert data["methods"]["lora"]["cost"] == {"train": "0.75x", "memory": "0.50x"}
+    assert data["methods"]["vpt-deep"]["cost"] == {"train": "1.20x", "memory": "0.75x"}
+    assert data["methods"]["bitfit"]["cost"] == {}  # not measured in this result
+    assert "Cost page" in site.pages[COMPARE]  # type: ignore[attr-defined]
+
+
+def test_compare_without_cost_results_says_so() -> None:
+    import json
+
+    from vpeft.site.compare import DATA
+    from vpeft.site.compare import PAGE as COMPARE
+
+    site = render_site(valid_catalog(str(ROOT / "catalog")), trainable={})
+    assert json.loads(site.downloads[DATA])["cost_label"] == ""
+    assert "no cost result is committed" in site.pages[COMPARE]

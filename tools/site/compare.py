@@ -10,8 +10,10 @@ reproduction; its source and row go with it, so the page can say where each numb
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
+from ..bench.result import CostResult
 from ..catalog.lineage import lineage_groups
 from ..catalog.models import Benchmark, Catalog
 from . import boards, views
@@ -81,7 +83,22 @@ def _board(catalog: Catalog, bench: Benchmark, backbone: str, groups: dict[Any, 
             "headline": headline, "tasks": [f"{t.name}, {t.metric}" for t in bench.tasks], "scores": scores}
 
 
-def compare_data(catalog: Catalog, trainable: dict[str, int]) -> dict[str, Any]:
+def _costs(results: Sequence[tuple[str, CostResult]]) -> tuple[str, dict[str, dict[str, str]]]:
+    """The first committed cost result: what it measured, and per registry id its train-step and memory ratios to
+    full fine-tuning, as the Cost page prints them."""
+    if not results:
+        return "", {}
+    from .costs import describe  # the Cost page's own wording of machine, date and settings
+
+    _, result = results[0]
+    title, _ = describe(result)
+    ratios = {r.method: {"train": f"{r.train_ratio:.2f}x", "memory": f"{r.memory_ratio:.2f}x"}
+              for r in result.rows if not r.reference}
+    return title, ratios
+
+
+def compare_data(catalog: Catalog, trainable: dict[str, int],
+                 results: Sequence[tuple[str, CostResult]] = ()) -> dict[str, Any]:
     groups = lineage_groups(catalog)
     out_boards = []
     for bench in catalog.benchmarks.values():
@@ -92,8 +109,11 @@ def compare_data(catalog: Catalog, trainable: dict[str, int]) -> dict[str, Any]:
     # the boards most methods report on first (VTAB-1k on ViT-B/16 before a detection board with a few lines)
     out_boards.sort(key=lambda b: -len(b["scores"]))
     methods = {m: _method(catalog, m, trainable) for m in sorted(catalog.methods)}
-    return {"methods": methods, "boards": out_boards}
+    cost_label, ratios = _costs(results)
+    for method in methods.values():
+        method["cost"] = ratios.get(method["implementation"], {})
+    return {"methods": methods, "boards": out_boards, "cost_label": cost_label}
 
 
-def compare_json(catalog: Catalog, trainable: dict[str, int]) -> str:
-    return json.dumps(compare_data(catalog, trainable), ensure_ascii=False, separators=(",", ":")) + "\n"
+def compare_json(catalog: Catalog, trainable: dict[str, int], results: Sequence[tuple[str, CostResult]] = ()) -> str:
+    return json.dumps(compare_data(catalog, trainable, results), ensure_ascii=False, separators=(",", ":")) + "\n"

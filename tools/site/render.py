@@ -344,12 +344,13 @@ def leaderboard_page(catalog: Catalog, bench: Benchmark, files: dict[str, str]) 
     return page(f"{bench.name} leaderboard", body, hide=("navigation",))  # toc: each backbone and table
 
 
-def compare_page(catalog: Catalog) -> str:
+def compare_page(catalog: Catalog, with_cost: bool = False) -> str:
     here = compare.PAGE
     options = [views.Option(m.id, m.name) for m in sorted(catalog.methods.values(), key=lambda m: m.name.lower())]
     body = render("compare.html.j2", options=options, data_href=relative(here, compare.DATA),
                   script_href=relative(here, "assets/vpeft-compare.js"), methods_href=relative(here, "methods.md"),
-                  leaderboards_href=relative(here, "leaderboards.md"))
+                  leaderboards_href=relative(here, "leaderboards.md"), with_cost=with_cost,
+                  cost_href=relative(here, costs.PAGE))
     return page("Compare methods", body, hide=("navigation", "toc"))
 
 
@@ -488,14 +489,14 @@ def render_site(catalog: Catalog, trainable: dict[str, int] | None = None, info:
         "methods.md": methods_page(catalog, stats, downloads),
         "taxonomy.md": taxonomy_page(catalog),
         "leaderboards.md": leaderboards_page(catalog),
-        compare.PAGE: compare_page(catalog),
+        compare.PAGE: compare_page(catalog, bool(results)),
         "bibliography.md": bibliography_page(catalog, downloads),
         costs.PAGE: cost_page(catalog, results),
         **node_pages(catalog, stats),
         **method_pages(catalog, trainable, added, info, downloads, results),
         **{views.leaderboard_page(b.id): leaderboard_page(catalog, b, downloads) for b in catalog.benchmarks.values()},
     }
-    downloads[compare.DATA] = compare.compare_json(catalog, trainable)
+    downloads[compare.DATA] = compare.compare_json(catalog, trainable, results)
     fragments = {"home": home_fragment(catalog, added), "sources": sources_fragment(catalog)}
     return SiteContent(pages=pages, downloads=downloads, fragments=fragments, nav=nav(catalog))
 
