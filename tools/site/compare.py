@@ -17,6 +17,7 @@ from ..bench.result import CostResult
 from ..catalog.lineage import lineage_groups
 from ..catalog.models import Benchmark, Catalog
 from . import boards, views
+from .costs import describe
 from .links import relative, safe_url
 
 PAGE = "compare.md"
@@ -84,12 +85,10 @@ def _board(catalog: Catalog, bench: Benchmark, backbone: str, groups: dict[Any, 
 
 
 def _costs(results: Sequence[tuple[str, CostResult]]) -> tuple[str, dict[str, dict[str, str]]]:
-    """The first committed cost result: what it measured, and per registry id its train-step and memory ratios to
-    full fine-tuning, as the Cost page prints them."""
+    """The first committed cost result: what it measured (the Cost page's own wording), and per registry id its
+    train-step and memory ratios to full fine-tuning."""
     if not results:
         return "", {}
-    from .costs import describe  # the Cost page's own wording of machine, date and settings
-
     _, result = results[0]
     title, _ = describe(result)
     ratios = {r.method: {"train": f"{r.train_ratio:.2f}x", "memory": f"{r.memory_ratio:.2f}x"}
