@@ -12,7 +12,7 @@ import timm
 import torch
 from torch import nn
 from vpeft import methods
-from vpeft.bench import memory
+from vpeft.bench import memory, work
 from vpeft.bench.cost import Options, median_ratio, run
 from vpeft.bench.files import META_COLUMNS, write
 from vpeft.bench.result import CostResult, CostRow, read_result
@@ -46,6 +46,30 @@ def test_rows_and_ratios(result: CostResult) -> None:
     assert lora.infer_images_per_s == pytest.approx(2 / lora.merged_ms * 1000)  # merged when it can be
     assert lora.memory_bytes == lora.param_bytes + lora.optimizer_bytes + lora.activation_bytes  # the CPU proxy
     assert lora.optimizer_bytes < full.optimizer_bytes and lora.activation_bytes < full.activation_bytes
+
+
+def test_train_flops_are_counted_and_frozen_weights_save_work(result: CostResult) -> None:
+    full, lora, peft = result.rows
+    assert full.train_flops_ratio == 1.0 and full.train_flops and lora.train_flops and peft.train_flops
+    assert lora.train_flops_ratio == pytest.approx(lora.train_flops / full.train_flops, rel=1e-12)
+    # frozen weights get no gradient: LoRA skips every weight-gradient product of the backbone
+    assert lora.train_flops < 0.8 * full.train_flops
+    # the same layers, rank and scaling do exactly the same products as peft's LoRA
+    assert lora.train_flops == peft.train_flops
+
+
+def test_flops_of_a_known_graph() -> None:
+    model, x = _mlp(), torch.randn(2, 8)
+    fwd = 2 * 2 * (8 * 16 + 16 * 4)  # two matmuls, 2 FLOPs per multiply-add
+    with work.counter() as c:
+        model(x).sum().backward()
+    # backward: input gradient of layer 2 and both weight gradients (layer 1's input needs no gradient)
+    assert c.get_total_flops() == fwd + 2 * 2 * (16 * 4 + 8 * 16 + 16 * 4)
+    model[0].requires_grad_(False)
+    with work.counter() as c:
+        model(x).sum().backward()
+    # layer 1 frozen (and the input needs no gradient): only layer 2's weight gradient runs in backward
+    assert c.get_total_flops() == fwd + 2 * 2 * (16 * 4)
 
 
 def test_trainable_counts_are_the_registry_counts(result: CostResult) -> None:

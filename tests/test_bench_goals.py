@@ -55,7 +55,7 @@ def test_every_miss_needs_a_reason_and_every_reason_a_miss() -> None:
     assert unexplained(res, notes) == [f"lora: merged met, but {NOTES} gives a reason"]
     text = table(res, {"vpt-deep": Note(train="prompts lengthen the sequence")})
     assert "| vpt-deep | 1.20 **no** |" in text and "train: prompts lengthen the sequence" in text
-    assert "| lora | 0.75 yes | 0.50 yes | 1.01 yes | meets all |" in text
+    assert "| lora | 0.75 yes | – | 0.50 yes | 1.01 yes | meets all |" in text
 
 
 def test_lora_against_peft() -> None:
@@ -64,6 +64,18 @@ def test_lora_against_peft() -> None:
     assert lora_vs_peft(res) == pytest.approx(0.75 / 0.8)
     assert "Our LoRA's train step is 0.94x peft's LoRA (goal ≤ 1.0: meets)" in table(res, {"vpt-deep": Note(train="x")})
     assert lora_vs_peft(result()) is None
+
+
+def test_lora_slower_than_peft_with_equal_work_is_not_settled() -> None:
+    work = {"train_flops": 100, "activation_bytes": 10}
+    lora = _row("lora", 0.9, 1).model_copy(update=work)
+    peft = _row("peft-lora", 0.8, 1).model_copy(update={**work, "reference": True})
+    text = table(result(extra=[]).model_copy(update={"rows": [lora, peft]}), {"lora": Note(train="x")})
+    assert "1.12x peft's LoRA (goal ≤ 1.0: **not settled** by this run" in text
+    assert "FLOPs 1.000x, saved activations 1.000x" in text
+    more = lora.model_copy(update={"train_flops": 101})
+    text = table(result(extra=[]).model_copy(update={"rows": [more, peft]}), {"lora": Note(train="x")})
+    assert "(goal ≤ 1.0: **misses**). Counted work, ours ÷ peft's: FLOPs 1.010x" in text
 
 
 def test_bad_notes_are_one_line(tmp_path: Path) -> None:

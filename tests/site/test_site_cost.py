@@ -55,10 +55,20 @@ def test_cost_page_table_is_labelled(site: object) -> None:
     lora = re.search(r"<tr><td><a href=\"method/lora.html\">LoRA</a></td>(.*?)</tr>", page)
     assert lora is not None
     cells = re.findall(r">([^<>]+)</td>", lora.group(1))
-    # trainable, train ratio, train images/s, memory MB, memory ratio, activations, inference, merged, images/s
-    assert cells == ["1,234,567", "0.75×", "106.7", "200", "0.50×", "0.50×", "1.25×", "1.01×", "160.0"]
+    # trainable, train ratio, train images/s, train FLOPs ratio (not in this result: a dash), memory MB, memory
+    # ratio, activations, inference, merged, images/s
+    assert cells == ["1,234,567", "0.75×", "106.7", "–", "200", "0.50×", "0.50×", "1.25×", "1.01×", "160.0"]
     vpt = re.search(r"VPT-Deep</a></td>(.*?)</tr>", page)
     assert vpt is not None and "<td>–</td>" in vpt.group(1)  # not mergeable
+
+
+def test_counted_flops_are_a_column() -> None:
+    counted = _row("lora", 0.75, 200_000_000, 1.01).model_copy(update={"train_flops": 62, "train_flops_ratio": 0.62})
+    site = render_site(valid_catalog(str(ROOT / "catalog")), trainable={},
+                       results=[("x.json", result(extra=[]).model_copy(update={"rows": [counted]}))])
+    lora = re.search(r"LoRA</a></td>(.*?)</tr>", site.pages[PAGE])
+    assert lora is not None and re.findall(r">([^<>]+)</td>", lora.group(1))[3] == "0.62×"
+    assert "Train FLOPs</abbr> ÷ full" in site.pages[PAGE]
 
 
 def test_cost_page_plot_is_memory_against_vtab_accuracy(site: object) -> None:

@@ -31,7 +31,7 @@ from .. import methods
 from ..errors import UserError
 from ..methods import UnsupportedModelError
 from ..repro.record import git_commit, git_dirty
-from . import memory
+from . import memory, work
 from .result import BASELINE, PEFT_LORA, CostResult, CostRow, Machine, Settings, Versions
 
 PRECISIONS = ("fp32", "bf16")
@@ -204,13 +204,15 @@ class Memory:
     activations: int
     params: int
     optimizer: int
+    flops: int  # forward + backward of this first step (`work.py`): the same on any machine, under any load
 
 
 def first_step(bench: Bench, model: nn.Module, opt: torch.optim.Optimizer) -> Memory:
-    """The untimed first train step of a model (it creates the optimizer state), measuring its memory.
+    """The untimed first train step of a model (it creates the optimizer state), measuring its memory and work.
 
     CPU: the proxy of `memory.py`. CUDA: the model's parameters plus the allocator's peak above what was
-    allocated before the step (grads, activations, temporaries, the new optimizer state).
+    allocated before the step (grads, activations, temporaries, the new optimizer state). Work: the FLOPs of the
+    step's forward and backward, counted by `work.py`.
     """
     cuda = bench.device.type == "cuda"
     if cuda:
@@ -218,7 +220,8 @@ def first_step(bench: Bench, model: nn.Module, opt: torch.optim.Optimizer) -> Me
         torch.cuda.reset_peak_memory_stats(bench.device)
         before = torch.cuda.memory_allocated(bench.device)
     opt.zero_grad(set_to_none=True)
-    activations = memory.saved_activation_bytes(model, lambda: _backward(bench, model))
+    with work.counter() as flops:
+        activations = memory.saved_activation_bytes(model, lambda: _backward(bench, model))
     opt.step()
     params, state = memory.parameter_bytes(model), memory.optimizer_bytes(opt)
     if cuda:
@@ -226,7 +229,8 @@ def first_step(bench: Bench, model: nn.Module, opt: torch.optim.Optimizer) -> Me
         total = params + torch.cuda.max_memory_allocated(bench.device) - before
     else:
         total = params + state + activations
-    return Memory(total=int(total), activations=activations, params=params, optimizer=state)
+    return Memory(total=int(total), activations=activations, params=params, optimizer=state,
+                  flops=int(flops.get_total_flops()))
 
 
 def _backward(bench: Bench, model: nn.Module) -> None:
@@ -365,6 +369,7 @@ def row(bench: Bench, s: Subject, full: Memory, base_train: list[float]) -> Cost
         memory_bytes=m.total, memory_ratio=m.total / full.total,
         activation_bytes=m.activations, activation_ratio=m.activations / full.activations,
         param_bytes=m.params, optimizer_bytes=m.optimizer,
+        train_flops=m.flops, train_flops_ratio=m.flops / full.flops,
     )
 
 

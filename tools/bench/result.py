@@ -76,6 +76,10 @@ class CostRow(_Strict):
     activation_ratio: float  # to full fine-tuning
     param_bytes: int
     optimizer_bytes: int
+    # FLOPs of one forward and backward (tools/bench/work.py): unlike times, the same on any machine under any
+    # load. None in results written before the benchmark counted them.
+    train_flops: int | None = None
+    train_flops_ratio: float | None = None  # to full fine-tuning
 
 
 class CostResult(_Strict):

@@ -31,6 +31,7 @@ class CostLine:
     trainable: Cell
     train_ratio: Cell
     train_ips: Cell
+    flops_ratio: Cell  # counted FLOPs of forward + backward; a dash in results written before they were counted
     memory: Cell
     memory_ratio: Cell
     activation_ratio: Cell
@@ -84,6 +85,7 @@ def cost_line(row: CostRow, entries: dict[str, MethodEntry], here: str) -> CostL
     return CostLine(
         method=row.method, name=_name(row.method, entries, here), trainable=_count(row.trainable),
         train_ratio=_ratio(row.train_ratio), train_ips=_count(row.train_images_per_s, 1),
+        flops_ratio=_ratio(row.train_flops_ratio),
         memory=_count(row.memory_bytes / MB), memory_ratio=_ratio(row.memory_ratio),
         activation_ratio=_ratio(row.activation_ratio), infer_ratio=_ratio(row.infer_ratio),
         merged_ratio=_ratio(row.merged_ratio), infer_ips=_count(row.infer_images_per_s, 1),
