@@ -73,6 +73,10 @@ VENUES: dict[str, Venue] = {
     # e3va
     "ACM MM": Venue(CONF, "Proceedings of the ACM International Conference on Multimedia",
                     ("acm international conference on multimedia", "acm multimedia")),
+    # iisan
+    "SIGIR": Venue(CONF, (
+        "Proceedings of the International ACM SIGIR Conference on Research and Development in Information Retrieval"
+    ), ("acm sigir conference on research and development in information retrieval",)),
     # workshops: cited as `@misc` with the short name (no proceedings title is the same for every workshop paper)
     "NeurIPS Workshop": Venue("other", "NeurIPS Workshop", ("neural information processing systems", "nips")),
     "ICML Workshop": Venue("other", "ICML Workshop", ("international conference on machine learning",)),
