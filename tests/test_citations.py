@@ -134,6 +134,7 @@ def test_import_refuses_and_others_and_says_why_a_link_is_left_out(
      "Linguistics: Main Volume", "EACL"),
     ("Proceedings of the 2021 Conference on Empirical Methods in Natural Language Processing", "EMNLP"),
     ("Findings of the Association for Computational Linguistics: NAACL 2022", "NAACL Findings"),
+    ("Findings of the Association for Computational Linguistics: ACL 2025", "ACL Findings"),
     ("Findings of the Association for Computational Linguistics: EMNLP 2021", None),  # not EMNLP's main track
     ("Proceedings of the IEEE/CVF Conference on Computer Vision and Pattern Recognition Workshops", None),
     ("Advances in neural information processing systems", "NeurIPS"),

@@ -70,6 +70,9 @@ VENUES: dict[str, Venue] = {
     # adapterbias
     "NAACL Findings": Venue(CONF, "Findings of the Association for Computational Linguistics: NAACL",
                             ("findings of the association for computational linguistics naacl",)),
+    # c3a, lily (ACL Anthology: 'Findings of the Association for Computational Linguistics: ACL 2025')
+    "ACL Findings": Venue(CONF, "Findings of the Association for Computational Linguistics: ACL",
+                          ("findings of the association for computational linguistics acl",)),
     # e3va
     "ACM MM": Venue(CONF, "Proceedings of the ACM International Conference on Multimedia",
                     ("acm international conference on multimedia", "acm multimedia")),
