@@ -88,17 +88,23 @@ def _one_line(exc: BaseException) -> str:
 
 
 _PAPER = re.compile(r"(?:arxiv\.org/(?:abs|pdf|html)|huggingface\.co/papers)/(\d{4}\.\d{4,5})")
+# Where peft's docstring cites several papers and the first is not the one that introduced the tuner: LoKr's cites
+# FedPara (2108.06098, the Hadamard-product parameterisation behind LoHa) before the LyCORIS paper that defines LoKr.
+_INTRODUCED_BY = {"lokr": "2309.14859"}
 
 
 def paper(cand: pt.Candidate) -> str | None:
     """The arXiv id peft cites: for a variant, in the help text of the setting it fixes (DoRA: `use_dora`);
-    otherwise the first one in the docstring of peft's tuner class (its config docstrings cite other papers)."""
+    otherwise the first one in the docstring of peft's tuner class (its config docstrings cite other papers), unless
+    `_INTRODUCED_BY` names another one that the docstring cites too."""
     if cand.fixed:
         helps = {f.name: f.metadata.get("help", "") for f in dataclasses.fields(pt.config_class(cand.peft_type))}
         texts = [helps.get(name, "") for name in cand.fixed]
     else:
         texts = [pt.tuner_class(cand.peft_type).__doc__ or ""]
-    found = [m.group(1) for t in texts for m in [_PAPER.search(t)] if m]
+    found = [m.group(1) for t in texts for m in _PAPER.finditer(t)]
+    if _INTRODUCED_BY.get(cand.id) in found:
+        return _INTRODUCED_BY[cand.id]
     return found[0] if found else None
 
 
