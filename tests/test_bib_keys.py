@@ -9,10 +9,12 @@ import pytest
 import yaml
 from vpeft.bib.keys import (
     LOCK_FILE,
+    CitationKeys,
     complete_keys,
     follows_rule,
     is_provisional,
     key_owners,
+    keys_text,
     load_keys,
     update_keys,
 )
@@ -47,6 +49,12 @@ def _committed_versions() -> list[str]:
         if shown.returncode == 0:
             texts.append(shown.stdout)
     return texts
+
+
+def test_lock_file_is_in_the_writers_form() -> None:
+    # `vpeft bib --update-keys` rewrites the whole file; a hand-wrapped block would show up as a rewrap in its diff
+    text = (CATALOG / LOCK_FILE).read_text(encoding="utf-8")
+    assert keys_text(CitationKeys.model_validate(yaml.safe_load(text))) == text, "run `vpeft bib --update-keys`"
 
 
 def test_committed_keys_never_change() -> None:
