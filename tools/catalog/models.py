@@ -223,6 +223,11 @@ class Provenance(Strict):
     paper: Slug | None = Field(default=None, description="Catalog method id of the paper whose table this is.")
     table: Text | None = Field(default=None, description="The table as numbered by the source, e.g. Table 1.")
     section: Text | None = None
+    read_in: Text | None = Field(
+        default=None,
+        description="Where the digits were read when that is not the `url` page itself, e.g. a full-text copy of "
+        "the paper whose repository could not be named (then `url` is the paper's canonical page).",
+    )
 
     @model_validator(mode="after")
     def _paper_needs_table(self) -> Provenance:

@@ -17,6 +17,7 @@ class RowRecord:
     source: str
     url: str
     source_table: str | None
+    read_in: str | None  # where the digits were read when not on the `url` page
     label: str
     method: str | None
     row_kind: str
@@ -63,7 +64,8 @@ def record(catalog: Catalog, table: ResultTable, row: ResultRow) -> RowRecord:
     protocol = table.protocol_of(row)
     return RowRecord(
         table=table.id, benchmark=table.benchmark, backbone=table.backbone, source_kind=table.source.kind,
-        source=table.source.name, url=table.source.url, source_table=table.source.table, label=row.label,
+        source=table.source.name, url=table.source.url, source_table=table.source.table,
+        read_in=table.source.read_in, label=row.label,
         method=row.method, row_kind=row.row_kind, setting=row.setting, params_m=row.params_m,
         task_mean=_round(agg.task_mean if agg else None),
         mean_of_group_means=_round(agg.mean_of_group_means if agg else None),

@@ -103,6 +103,7 @@ class SourceCell:
     copy_of: str | None  # "copy of <table> row '<label>'" when the number is not independent
     diff: Cell  # this value minus the paper-reported one; empty for copies and for the paper cell itself
     repeated_in: list[Link]  # other tables printing the same numbers (the paper cell lists them)
+    read_in: str | None = None  # where the digits were read when not on the source page
 
 
 @dataclass(frozen=True)
@@ -206,6 +207,7 @@ def _cell(catalog: Catalog, entry: Entry, paper: Entry | None, groups: dict[RowR
         checkpoint=protocol.checkpoint or "unknown", copy_of=copy_of, diff=diff,
         repeated_in=[Link(f"{r.table} ('{r.label}')", relative(here, leaderboard_page(entry.table.benchmark))
                           + f"#{r.table}") for r in repeated],
+        read_in=entry.table.source.read_in,
     )
 
 

@@ -236,6 +236,7 @@ class Board:
     rows: list[BoardRow]
     notes: list[str]  # the rows' notes, numbered from 1 in the order of the rows
     table: str | None = None  # the table as the source numbers it
+    read_in: str | None = None  # where the digits were read when not on the source page
     protocol: str = ""
     printed_mean: str | None = None
     table_notes: list[str] = field(default_factory=list)
@@ -345,6 +346,7 @@ def board(catalog: Catalog, table: ResultTable, bench: Benchmark, here: str) -> 
         rows=rows,
         notes=notes,
         table=table.source.table,
+        read_in=table.source.read_in,
         protocol=protocol_text(table.protocol),
         printed_mean=PRINTED_MEAN.get(table.printed_mean or ""),
         table_notes=list(table.notes),
@@ -374,6 +376,7 @@ class MethodResult:
     protocol: str
     lineage: str
     note: str | None = None
+    read_in: str | None = None  # where the digits were read when not on the source page
 
 
 def family_ids(catalog: Catalog, entry: MethodEntry) -> set[str]:
@@ -407,6 +410,7 @@ def method_results(catalog: Catalog, entry: MethodEntry, here: str) -> list[Meth
                     protocol=protocol_text(table.protocol_of(row)),
                     lineage=lineage_text(row),
                     note=row.note,
+                    read_in=table.source.read_in,
                 )
             )
     return sorted(out, key=lambda r: (r.source_kind, r.benchmark.text, r.backbone, r.source.text))
