@@ -30,6 +30,20 @@ KNOWN = {
     ("vfpt-paper-vtab-1k", "Adapter [NeurIPS20][32]", "mean"): "Mean Total 62.41 fits neither mean",
     ("vfpt-paper-vtab-1k", "LoRA [ICLR22][35]", "mean"): "Mean Total is V-PETL's 72.25, group means give 70.13",
     ("vfpt-paper-vtab-1k", "ARCatt [NeurIPS23][96]", "mean"): "group means and Mean Total disagree",
+    # tables read in full-text copies of the papers (source.read_in); each row's note says what was compared
+    ("da-vpt-paper-vtab-1k-moco-v3", "VPT-Deep", "mean"): "65.90 printed, group means give 65.23",
+    ("da-vpt-paper-vtab-1k-moco-v3", "DA-VPT+ (ours)", "mean"): "73.53 printed, group means give 73.52",
+    ("hta-paper-vtab-1k-swin-b", "MLP-4 [24]", "group mean structured"): "31.2 printed, scores give 35.0",
+    ("hta-paper-vtab-1k-swin-b", "VPT-Shallow [24]", "mean"): "62.9 printed, scores give 62.7",
+    ("hta-paper-vtab-1k-swin-b", "VPT-Deep [24]", "mean"): "67.7 printed, scores give 68.6",
+    ("pace-paper-fgvc", "Full", "mean"): "85.9 printed, scores give 88.54",
+    ("pace-paper-vtab-1k", "LoRA", "mean"): "the same LoRA row as NOAH's, average included",
+    ("pace-paper-vtab-1k", "NOAH", "mean"): "74.2 printed, group means of the scores give 75.48",
+    ("pace-paper-vtab-1k", "RepAdapter", "mean"): "SSF's scores printed under RepAdapter's 76.1",
+    ("qgoft-paper-vtab-1k", "LoRA r=8", "mean"): "the same LoRA row as NOAH's, average included",
+    ("snell-paper-vtab-1k-mae", "Linear [30]", "mean"): "32.1 printed, group means give 31.8",
+    ("snell-paper-vtab-1k-moco-v3", "Full", "mean"): "69.6 printed, group means give 66.2",
+    ("snell-paper-vtab-1k-swin-b", "SPT-LoRA [22]", "mean"): "77.2 printed, group means give 77.0",
 }
 
 
