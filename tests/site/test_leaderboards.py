@@ -201,3 +201,15 @@ def test_equal_numbers_share_a_rank() -> None:
                                [line("c", "60.0"), line("none", ""), line("a", "70.0"), line("b", "70.0")]))
     assert [(ln.key, ln.rank.text) for ln in board.lines] == [("a", "1"), ("b", "1"), ("c", "3"), ("none", "–")]
     assert [ln.cells[0].value.best for ln in board.lines[:3]] == [True, True, False]
+
+
+def test_a_table_of_a_paper_without_catalog_entry_is_nobodys_own_paper() -> None:
+    # LoRA has no variant_of (None): a table with `paper: null` must not count as LoRA's own paper
+    from vpeft.site.boards import _own_paper, entries
+    [lora] = [e for e in entries(CAT, CAT.benchmarks["vtab-1k"], VIT)
+              if e.table.source.paper is None and e.row.method == "lora"][:1]
+    assert CAT.methods["lora"].variant_of is None
+    assert not _own_paper(CAT, lora)
+    noah = next(e for e in entries(CAT, CAT.benchmarks["vtab-1k"], VIT) if e.table.id == "noah-paper-vtab-1k"
+                and e.row.method == "noah")
+    assert _own_paper(CAT, noah)

@@ -45,7 +45,8 @@ def hostile_entry() -> dict:
 def hostile_results() -> dict:
     return {
         "id": "evil-results", "benchmark": "fgvc", "backbone": f"backbone {P}",
-        "source": {"name": f"source {P}", "kind": "reproduced", "url": EVIL_URL, "section": f"section {P}"},
+        "source": {"name": f"source {P}", "kind": "reproduced", "url": EVIL_URL, "section": f"section {P}",
+                   "read_in": f"read in {P}"},
         "rows": [{"label": f"row {P}", "method": "evil", "params_m": 0.5, "note": f"note {P}",
                   "scores": {"cub200_2011": 80.0, "nabirds": 70.0, "oxford_flowers": 90.0, "stanford_dogs": 60.0,
                              "stanford_cars": 50.0}},

@@ -158,7 +158,9 @@ def _own_paper(catalog: Catalog, entry: Entry) -> bool:
     method = catalog.methods.get(entry.row.method or "")
     if method is None:
         return False
-    return entry.table.source.paper in {method.id, method.variant_of}
+    paper = entry.table.source.paper
+    # a table whose paper has no catalog entry (paper: null) is nobody's own paper
+    return paper is not None and paper in {method.id, method.variant_of}
 
 
 def pick_paper(catalog: Catalog, entries: list[Entry], groups: dict[RowRef, object]) -> Entry | None:
