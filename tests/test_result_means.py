@@ -34,6 +34,7 @@ KNOWN = {
     ("da-vpt-paper-vtab-1k-moco-v3", "VPT-Deep", "mean"): "65.90 printed, group means give 65.23",
     ("da-vpt-paper-vtab-1k-moco-v3", "DA-VPT+ (ours)", "mean"): "73.53 printed, group means give 73.52",
     ("hyperadapter-paper-vtab-1k", "Convpass [22]", "mean"): "74.5 printed, group means of the scores give 76.56",
+    ("hyperadapter-paper-vtab-1k-swin-b", "ARC", "mean"): "75.6 printed, the group means give 75.17",
     ("hyperadapter-paper-vtab-1k", "LoRA [18]", "mean"): "the same LoRA row as NOAH's, average included",
     ("hta-paper-vtab-1k-swin-b", "MLP-4 [24]", "group mean structured"): "31.2 printed, scores give 35.0",
     ("hta-paper-vtab-1k-swin-b", "VPT-Shallow [24]", "mean"): "62.9 printed, scores give 62.7",
