@@ -8,7 +8,8 @@ example for VPT) are compared too.
 
 Sources (https://github.com/<repo>/blob/<commit>/<path>):
 - NOAH: ZhangYuanhan-AI/NOAH e9c55f360be4f7f1133a08bf84f86f0309e98f8c, model/supernet_vision_transformer_timm.py
-  (Attention.forward L272-L297, Block.forward L354-L366), model/module/adapter_super.py (L8-L74).
+  (Attention.forward L272-L297, Block.forward L354-L366, set_sample_config L586-L607, forward_features
+  L625-L648), model/module/adapter_super.py (L8-L74).
 - V-PETL Bench: synbol/Parameter-Efficient-Transfer-Learning-Benchmark c188fad2930fa2d1c07a8a64848427fd24ce6006,
   ImageClassification/models/vision_transformer_{lora (L110-L121), adapter (L196-L266), adaptformer (L196-L290)}.py.
 - VPT: KMnP/vpt 4410440ec1b489f24f66b9fad3d9b10ff3443567, src/models/vit_prompt/vit.py (L75-L130).
@@ -609,3 +610,52 @@ def test_vpt_shallow_matches_official_forward(train: bool) -> None:
     with torch.no_grad():
         got, want = run_both(model, reference, img, train)
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
+# ---- NOAH's retrained subnet: prompts swapped at the end of the sequence, LoRA in qkv, adapter after the MLP ----
+
+
+def official_noah_subnet(plain: nn.Module, img: Tensor, dims: list[int], prompts: list, loras: list, adapters: list,
+                         dead: Tensor) -> Tensor:
+    """`forward_features` then `Block.forward` with `set_sample_config(RETRAIN)`; eval mode (no dropout)."""
+    x = embed(plain, img)
+    if dims[0]:  # the model-level prompt (forward_features L635-L640), removed again by block 0
+        x = torch.cat((x, dead[: dims[0]].expand(x.shape[0], -1, -1)), dim=1)
+    for i, blk in enumerate(plain.blocks):
+        last = dims[i - 1] if i > 0 else dims[0]  # sample_last_prompt_tuning_dim (L597)
+        if dims[i]:
+            tokens = prompts[i].expand(x.shape[0], -1, -1)
+            x = torch.cat((x, tokens) if last == 0 else (x[:, :-last], tokens), dim=1)
+        h = blk.norm1(x)
+        q, k, v = heads(blk.attn.qkv(h), blk.attn)
+        if loras[i] is not None:
+            dq, dk, dv = heads(F.linear(F.linear(h, loras[i][0]), loras[i][1]), blk.attn)
+            q, k, v = q + dq, k + dk, v + dv
+        x = x + attention(blk.attn, q, k, v)
+        y = blk.mlp(blk.norm2(x))
+        if adapters[i] is not None:
+            w1, b1, w2, b2 = adapters[i]
+            g = F.linear(y, w1, b1)
+            y = y + F.linear(g * torch.sigmoid(1.702 * g), w2, b2)
+        x = x + y
+    return cls_head(plain, x)
+
+
+@pytest.mark.parametrize("dims", [(2, 0, 3), (2, 3, 1), (0, 2, 2)])
+def test_noah_subnet_matches_official_forward(dims: tuple[int, int, int]) -> None:
+    sizes = dict(visual_prompt_dim=dims, lora_dim=(0, 2, 1), adapter_dim=(3, 0, 2))
+    model = methods.apply(make_vit("patch4-img24"), "noah", **sizes).eval()
+    prompts = [getattr(blk, "noah_prompt", None) for blk in model.blocks]
+    loras = [(blk.attn.qkv.lora_A[0], blk.attn.qkv.lora_B[0]) if hasattr(blk.attn.qkv, "lora_A") else None
+             for blk in model.blocks]
+    adapters = []
+    for blk in model.blocks:
+        bn = getattr(blk, "noah_adapter", None)
+        if bn is not None:
+            with torch.no_grad():
+                bn.up.bias.normal_(0, 0.5)
+        adapters.append(None if bn is None else (bn.down.weight, bn.down.bias, bn.up.weight, bn.up.bias))
+    img, dead = make_input("patch4-img24", batch=3), torch.randn(max(dims), 32)
+    with torch.no_grad():
+        want = official_noah_subnet(make_vit("patch4-img24"), img, list(dims), prompts, loras, adapters, dead)
+        torch.testing.assert_close(model(img), want, atol=1e-5, rtol=1e-5)

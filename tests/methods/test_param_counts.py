@@ -71,6 +71,12 @@ PER_TASK: dict[str, PerTask] = {
         "0.07M is the mean over the 19 tasks (the paper's 'FacT-TK<=32', 0.069M); the default (r=32) gives 0.09M",
         _fact_tk_settings,
     ),
+    "noah": PerTask(
+        "NOAH retrains a searched subnet per task (ZhangYuanhan-AI/NOAH@e9c55f3 experiments/NOAH/subnet/VTAB/*.yaml, "
+        "shipped as methods/noah_subnets.yaml); the 0.43M printed by NOAH's Table 1 and V-PETL Bench is met neither by "
+        "the mean of the released subnets' modules (0.360M, what Convpass and Hydra print as 0.36M) nor by the "
+        "official counter with its dead model-level prompt (0.443M); tests/methods/test_noah.py checks both means"
+    ),
     "hydra": PerTask(
         "Hydra's 0.28M counts the classifier head (extremebird/Hydra@4138457 vtab1k/train.py counts every "
         "parameter named 'hydra' or 'head'; its vtab1k/README.md lists linear probing as 0.04M); averaged over the "
