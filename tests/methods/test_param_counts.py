@@ -77,6 +77,11 @@ PER_TASK: dict[str, PerTask] = {
         "the mean of the released subnets' modules (0.360M, what Convpass and Hydra print as 0.36M) nor by the "
         "official counter with its dead model-level prompt (0.443M); tests/methods/test_noah.py checks both means"
     ),
+    "gps": PerTask(
+        "GPS trains k entries per weight row plus every bias, k per task (FightingFighting/GPS@72e0c31 "
+        "train_scripts/vit/vtab/*/train_gps.sh --times_para: 1 on 18 tasks, 2 on patch_camelyon); the task mean is "
+        "0.17M (k=1: 167,424), not the printed 0.22M; tests/methods/test_gps.py checks the mean from the recipe"
+    ),
     "hydra": PerTask(
         "Hydra's 0.28M counts the classifier head (extremebird/Hydra@4138457 vtab1k/train.py counts every "
         "parameter named 'hydra' or 'head'; its vtab1k/README.md lists linear probing as 0.04M); averaged over the "
