@@ -82,6 +82,11 @@ PER_TASK: dict[str, PerTask] = {
         "train_scripts/vit/vtab/*/train_gps.sh --times_para: 1 on 18 tasks, 2 on patch_camelyon); the task mean is "
         "0.17M (k=1: 167,424), not the printed 0.22M; tests/methods/test_gps.py checks the mean from the recipe"
     ),
+    "hst": PerTask(
+        "HST's default side network on ViT-B/16 trains 764,840 parameters without the head (0.76M; 0.77M with the "
+        "mean VTAB-1k head), not the printed 0.78M, which V-PETL Bench (no HST code) and the HST README do not "
+        "derive; tests/methods/test_hst.py checks the count analytically"
+    ),
     "hydra": PerTask(
         "Hydra's 0.28M counts the classifier head (extremebird/Hydra@4138457 vtab1k/train.py counts every "
         "parameter named 'hydra' or 'head'; its vtab1k/README.md lists linear probing as 0.04M); averaged over the "
