@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -91,12 +91,56 @@ class GPSWeight(nn.Module):
                           "(the first k columns), not the gradient-selected ones", UnselectedWarning, stacklevel=2)
         if isinstance(self.base_layer, nn.Conv2d):
             return self.base_layer._conv_forward(x, self.weight(), self.base_layer.bias)
+        if torch.is_grad_enabled():
+            return _SelectedLinear.apply(x, self.base_layer.weight, self.base_layer.bias, self.gps_index,
+                                         self.gps_delta)
         return F.linear(x, self.weight(), self.base_layer.bias)
 
     @torch.no_grad()
     def merge(self) -> nn.Module:
         self.base_layer.weight.copy_(self.weight())
         return self.base_layer
+
+
+def _effective(weight: torch.Tensor, index: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
+    flat = weight.reshape(weight.shape[0], -1).scatter_add(1, index, delta.to(weight.dtype))
+    return flat.reshape(weight.shape)
+
+
+class _SelectedLinear(torch.autograd.Function):
+    """F.linear(x, W + scatter(delta), b) that keeps only x for backward and rebuilds the weight there, so no
+    weight-sized tensor is held between forward and backward (autograd would keep the built weight). Under
+    autocast it computes in the autocast dtype, as F.linear would."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, index: torch.Tensor,
+                delta: torch.Tensor) -> torch.Tensor:
+        device = x.device.type
+        dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else x.dtype
+        ctx.dtype, ctx.device, ctx.has_bias = dtype, device, bias is not None
+        ctx.save_for_backward(x, weight, index, delta)
+        with torch.autocast(device, enabled=False):
+            w = _effective(weight, index, delta).to(dtype)
+            return F.linear(x.to(dtype), w, None if bias is None else bias.to(dtype))
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        x, weight, index, delta = ctx.saved_tensors
+        with torch.autocast(ctx.device, enabled=False):
+            g = grad.to(ctx.dtype)
+            gx = gweight = gdelta = gbias = None
+            if ctx.needs_input_grad[0]:
+                gx = (g @ _effective(weight, index, delta).to(ctx.dtype)).to(x.dtype)
+            g2 = g.reshape(-1, g.shape[-1])
+            if ctx.needs_input_grad[1] or ctx.needs_input_grad[4]:
+                full = g2.T @ x.reshape(-1, x.shape[-1]).to(ctx.dtype)  # the (out, in) weight gradient
+                if ctx.needs_input_grad[1]:  # `select` asks for it
+                    gweight = full.to(weight.dtype)
+                if ctx.needs_input_grad[4]:
+                    gdelta = full.gather(1, index).to(delta.dtype)
+            if ctx.has_bias and ctx.needs_input_grad[2]:
+                gbias = g2.sum(dim=0)
+        return gx, gweight, gbias, None, gdelta
 
 
 def _targets(model: nn.Module, cfg: GPSConfig) -> list[tuple[str, nn.Module]]:
