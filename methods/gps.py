@@ -24,7 +24,9 @@ Sources (github.com/FightingFighting/GPS, commit 72e0c31):
   not depend on its value; tests/methods/test_gps.py compares both); with weight decay the official code would
   decay the whole selected entry, ours only the change. Biases of the wrapped layers train (`train_biases`), as
   the official "bias" rule; norms, position embedding and class token stay frozen. Mergeable: W + scatter(delta)
-  is written back into W.
+  is written back into W. The block linears go through `_SelectedLinear`, which keeps only the layer input for
+  backward and rebuilds the weight there (the delta's gradient is the (out, in) weight gradient at the selected
+  entries), so no weight-sized tensor per layer is held between forward and backward.
 - Order of use: `methods.apply(model, "gps", k=1)`, then `methods.gps.select(model, batches)` on the training data
   (the official order: selection on the pretrained model, then training), then train. Before `select` the index
   is a placeholder (columns 0 ... k-1; a training forward warns) and `select` refuses a model whose deltas have
