@@ -56,13 +56,13 @@ class PeftTuner(Method):
         return dict(cls.tiny)
 
     def check_model(self, model: nn.Module) -> None:
-        _vit.require_vit(model, self.spec.id)
+        _vit.require_transformer(model, self.spec.id)
         pattern = pt.target_regex(self.cfg.target)
 
         if not any(re.fullmatch(pattern, n) and isinstance(m, nn.Linear) for n, m in model.named_modules()):
             raise UnsupportedModelError(
-                f"method {self.spec.id!r}: no block linears {self.cfg.target!r} (supported: timm ViT blocks "
-                "with attn.qkv, attn.proj, mlp.fc1, mlp.fc2 as nn.Linear)"
+                f"method {self.spec.id!r}: no block linears {self.cfg.target!r} (supported: timm ViT or Swin "
+                "blocks with attn.qkv, attn.proj, mlp.fc1, mlp.fc2 as nn.Linear)"
             )
 
     def apply(self, model: nn.Module) -> None:
@@ -88,6 +88,20 @@ class PeftTuner(Method):
         }
 
 
+# Families: peft wraps nn.Linear layers by name, and Swin's window-attention blocks have the same block linears
+# (attn.qkv, attn.proj, mlp.fc1, mlp.fc2) as a ViT's, so every bridged tuner is declared on Swin too (the test
+# matrix applies each on a tiny Swin) except those that cannot take layers of different widths in one model:
+NOT_ON_SWIN = {
+    # peft 0.21 frod/model.py `_projection_from_weights` concatenates all target weights into one projection;
+    # Swin's widths grow per stage, so the shapes do not match (RuntimeError at injection)
+    "frod": "one projection from all target weights stacked needs every target layer of the same width",
+}
+
+
+def _families(method_id: str) -> tuple[str, ...]:
+    return ("vit",) if method_id in NOT_ON_SWIN else ("vit", "swin")
+
+
 def _register(report: _peft_probe.Report) -> None:
     name = "Peft" + "".join(p.capitalize() for p in report.id.split("-"))
     doc = (f"peft's {report.peft_type} tuner" + (f" with {report.fixed}" if report.fixed else "")
@@ -97,7 +111,7 @@ def _register(report: _peft_probe.Report) -> None:
     cls = type(name, (PeftTuner,), attrs)
     config = pt.typed_config(report.id, report.peft_type, report.options)
     register(report.id, config=config, mergeable=report.mergeable, identity_at_init=report.identity_at_init,
-             paper=report.paper, prefix=report.prefix)(cls)
+             paper=report.paper, prefix=report.prefix, families=_families(report.id))(cls)
 
 
 BRIDGED = [r for r in _peft_probe.reports_of(_peft_probe.read_table()) if r.bridged]
