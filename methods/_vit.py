@@ -155,16 +155,28 @@ def has_forward_override(module: nn.Module) -> bool:
     return "forward" in module.__dict__
 
 
-def attn_branch(block: Block, x: torch.Tensor, attn_mask: torch.Tensor | None, is_causal: bool) -> torch.Tensor:
-    """The attention residual branch of a timm Block, without the residual add.
-
-    A Swin block's branch is its window attention (`_attn`: pad, shift, partition, attend, merge back) on the
-    (B, H, W, C) map; its MLP branch acts on the last dimension, so it needs no reshape to tokens either."""
+def attn_out(block: Block, x: torch.Tensor, attn_mask: torch.Tensor | None = None, is_causal: bool = False
+             ) -> torch.Tensor:
+    """The attention sub-layer's output before drop-path: `ls1(attn(norm1(x)))` in a ViT Block; in a Swin block its
+    window attention (`_attn`: pad, shift, partition, attend, merge back) on the (B, H, W, C) map."""
     if isinstance(block, SwinTransformerBlock):
-        return block.drop_path1(block._attn(block.norm1(x)))
-    return block.drop_path1(block.ls1(block.attn(block.norm1(x), attn_mask=attn_mask, is_causal=is_causal)))
+        return block._attn(block.norm1(x))
+    return block.ls1(block.attn(block.norm1(x), attn_mask=attn_mask, is_causal=is_causal))
+
+
+def mlp_out(block: Block, x: torch.Tensor) -> torch.Tensor:
+    """The MLP sub-layer's output before drop-path. Swin's MLP acts on the last dimension, so it runs on the
+    (B, H, W, C) map as it is (timm flattens to tokens first; the result is the same)."""
+    if isinstance(block, SwinTransformerBlock):
+        return block.mlp(block.norm2(x))
+    return block.ls2(block.mlp(block.norm2(x)))
+
+
+def attn_branch(block: Block, x: torch.Tensor, attn_mask: torch.Tensor | None, is_causal: bool) -> torch.Tensor:
+    """The attention residual branch of a timm Block (or Swin block), without the residual add."""
+    return block.drop_path1(attn_out(block, x, attn_mask, is_causal))
 
 
 def mlp_branch(block: Block, x: torch.Tensor) -> torch.Tensor:
-    """The MLP residual branch of a timm Block, without the residual add."""
-    return block.drop_path2(block.ls2(block.mlp(block.norm2(x))))
+    """The MLP residual branch of a timm Block (or Swin block), without the residual add."""
+    return block.drop_path2(mlp_out(block, x))
