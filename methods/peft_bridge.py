@@ -60,9 +60,12 @@ class PeftTuner(Method):
         pattern = pt.target_regex(self.cfg.target)
 
         if not any(re.fullmatch(pattern, n) and isinstance(m, nn.Linear) for n, m in model.named_modules()):
+            present = [t for t in pt.LINEARS if any(
+                re.fullmatch(pt.target_regex(t), n) and isinstance(m, nn.Linear) for n, m in model.named_modules())]
+            example = present[0] if present else "fc1"
             raise UnsupportedModelError(
-                f"method {self.spec.id!r}: no block linears {self.cfg.target!r} (supported: timm ViT or Swin "
-                "blocks with attn.qkv, attn.proj, mlp.fc1, mlp.fc2 as nn.Linear)"
+                f"method {self.spec.id!r}: no block linears {self.cfg.target!r} in this model; its blocks have "
+                f"{', '.join(present) or 'none'} (set the option target, e.g. target={example})"
             )
 
     def apply(self, model: nn.Module) -> None:
@@ -88,18 +91,29 @@ class PeftTuner(Method):
         }
 
 
-# Families: peft wraps nn.Linear layers by name, and Swin's window-attention blocks have the same block linears
-# (attn.qkv, attn.proj, mlp.fc1, mlp.fc2) as a ViT's, so every bridged tuner is declared on Swin too (the test
-# matrix applies each on a tiny Swin) except those that cannot take layers of different widths in one model:
-NOT_ON_SWIN = {
-    # peft 0.21 frod/model.py `_projection_from_weights` concatenates all target weights into one projection;
-    # Swin's widths grow per stage, so the shapes do not match (RuntimeError at injection)
-    "frod": "one projection from all target weights stacked needs every target layer of the same width",
+# Families: peft wraps nn.Linear layers by name. Swin's window-attention blocks have the same block linears
+# (attn.qkv, attn.proj, mlp.fc1, mlp.fc2) as a ViT's, and a ConvNeXt block's MLP has fc1 and fc2 (no attention:
+# give `target="fc1"`, `"fc2"` or `"fc1,fc2"`), applied to the channels-last (B, H, W, C) map. Every bridged
+# tuner is declared on them (the test matrix applies each to a tiny Swin and ConvNeXt: trainable set, identity at
+# init, gradients) except these, with what fails in peft 0.21:
+NOT_ON = {
+    "swin": {
+        # frod/model.py `_projection_from_weights` concatenates all target weights into one projection; Swin's
+        # widths grow per stage, so the shapes do not match (RuntimeError at injection)
+        "frod": "one projection from all target weights stacked needs every target layer of the same width",
+    },
+    "convnext": {
+        "frod": "one projection from all target weights stacked needs every target layer of the same width",
+        # gralora/layer.py L358 `B, L, in_features = x.shape`: token sequences (3-D) only
+        "gralora": "its layer unpacks a 3-D (B, L, C) input; a ConvNeXt MLP sees the 4-D (B, H, W, C) map",
+        # oft/layer.py L265 unfolds every 4-D input as a Conv2d's (B, C, H, W) before the rotation
+        "oft": "its layer treats a 4-D input as a conv input and unfolds it; a ConvNeXt MLP's input is channels last",
+    },
 }
 
 
 def _families(method_id: str) -> tuple[str, ...]:
-    return ("vit",) if method_id in NOT_ON_SWIN else ("vit", "swin")
+    return ("vit", *(f for f in ("swin", "convnext") if method_id not in NOT_ON[f]))
 
 
 def _register(report: _peft_probe.Report) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -50,7 +52,9 @@ FAMILY_MODELS: dict[str, Callable[[], nn.Module]] = {
                        mlp_ratio=4 * 2 / 3, swiglu_mlp=True, use_rot_pos_emb=True, ref_feat_shape=(4, 4)),
     "swin": lambda: SwinTransformer(img_size=32, patch_size=4, window_size=2, embed_dim=32, depths=(1, 1),
                                     num_heads=(1, 2), num_classes=5, drop_path_rate=0.0),
-    "convnext": lambda: ConvNeXt(depths=(1, 1, 1, 1), dims=(8, 8, 16, 16), kernel_sizes=3, num_classes=5),
+    # LayerScale starts at 1, as a trained model's is (timm's 1e-6 init would hide every change of a block's MLP)
+    "convnext": lambda: ConvNeXt(depths=(1, 1, 1, 1), dims=(32, 32, 64, 64), kernel_sizes=3, ls_init_value=1.0,
+                                 num_classes=5),
     "resnet": lambda: ResNet(BasicBlock, layers=(1, 1, 1, 1), channels=(8, 8, 16, 16), stem_width=8, num_classes=5),
 }
 
@@ -68,9 +72,15 @@ def make_vit(variant: str = "cls", seed: int = 0) -> VisionTransformer:
 
 
 def make_family_model(family: str, seed: int = 0) -> nn.Module:
-    """The tiny model of `family` ("vit" is the main matrix ViT), with a random head as in `make_vit`."""
+    """The tiny model of `family` ("vit" is the main matrix ViT), with a random head as in `make_vit`: a copy of
+    one built per (family, seed), since timm's initialisers cost more than the tests' forward passes."""
     if family == "vit":
         return make_vit(seed=seed)
+    return copy.deepcopy(_family_prototype(family, seed))
+
+
+@functools.cache
+def _family_prototype(family: str, seed: int) -> nn.Module:
     torch.manual_seed(seed)
     model = FAMILY_MODELS[family]()
     torch.nn.init.normal_(model.get_classifier().weight, std=0.1)

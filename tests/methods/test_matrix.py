@@ -210,7 +210,10 @@ VIT_NATIVE = [m for m in ALL if "vit" in methods.get(m).families and not methods
 
 
 def _applied_family(method_id: str, family: str) -> nn.Module:
-    return methods.apply(make_family_model(family), method_id, **methods.get(method_id).cls.tiny_model_options())
+    options = methods.get(method_id).cls.tiny_model_options()
+    if family == "convnext" and methods.get(method_id).cls.requires:
+        options = {**options, "target": "fc1"}  # peft tuners on ConvNeXt: its blocks have no attention (qkv)
+    return methods.apply(make_family_model(family), method_id, **options)
 
 
 def _assert_trainable_is_owned(model: nn.Module, label: str) -> None:
