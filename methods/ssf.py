@@ -73,6 +73,8 @@ def _swin_targets(model: nn.Module) -> list[str]:
     """Official swin_transformer.py: PatchEmbed proj and norm, every block's norm1, qkv, proj, norm2, fc1, fc2,
     PatchMerging's norm (not its bias-less reduction), the final norm."""
     names = ["patch_embed.proj"]
+    if isinstance(getattr(model.patch_embed, "norm", None), nn.LayerNorm):  # patch_norm=True, timm's default
+        names.append("patch_embed.norm")
     names += [f"{b}.{t}" for b in _vit.block_names(model) for t in _BLOCK_TARGETS]
     names += [f"layers.{s}.downsample.norm" for s, stage in enumerate(model.layers)
               if isinstance(getattr(stage.downsample, "norm", None), nn.LayerNorm)]

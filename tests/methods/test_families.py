@@ -46,3 +46,27 @@ def test_refusal_names_method_family_and_supported() -> None:
         "method 'lora' does not support family 'convnext' (timm.models.convnext.ConvNeXt); supported families: "
         "vit: timm VisionTransformer (vit_*, deit_*, CLIP, DINOv2, MAE-style ViTs); swin: timm SwinTransformer "
         "(swin_*)")
+
+
+def _ssf_count(model_name: str) -> int:
+    from vpeft.methods.counting import parameter_counts
+
+    return parameter_counts("ssf", model_name).trainable_excluding_head
+
+
+def test_ssf_on_swin_b_wraps_the_official_operations() -> None:
+    """dongzelian/SSF e94e0e7 models/swin_transformer.py: per block qkv (3C), proj, fc1 (4C), fc2, norm1, norm2
+    (11C); patch-embedding conv and norm; each patch-merging norm (4 C_prev); the final norm. Scale + shift: x2."""
+    dims, depths = (128, 256, 512, 1024), (2, 2, 18, 2)
+    blocks = sum(11 * c * d for c, d in zip(dims, depths, strict=True))
+    merging = sum(4 * c for c in dims[:-1])
+    assert _ssf_count("swin_base_patch4_window7_224") == 2 * (blocks + 2 * dims[0] + merging + dims[-1])
+
+
+def test_ssf_on_convnext_t_wraps_the_official_operations() -> None:
+    """dongzelian/SSF e94e0e7 models/convnext.py: per block conv_dw, norm, fc1 (4C), fc2 (7C); stem conv and norm;
+    each downsample's norm (C_prev) and conv (C); the features after norm_pre. Scale + shift: x2."""
+    dims, depths = (96, 192, 384, 768), (3, 3, 9, 3)
+    blocks = sum(7 * c * d for c, d in zip(dims, depths, strict=True))
+    downsample = sum(p + c for p, c in zip(dims, dims[1:], strict=False))
+    assert _ssf_count("convnext_tiny") == 2 * (blocks + 2 * dims[0] + downsample + dims[-1])
