@@ -17,6 +17,8 @@ wrap the layers (`BaseTuner(model, config)`); `merge` is peft's `merge_and_unloa
 probe saw it keep the output. Parameters are peft's (names carry the adapter name `default`, e.g.
 `blocks.0.attn.qkv.vera_lambda_b.default`); non-trainable tensors peft adds (VeRA's shared projections, FourierFT's
 frequency indices, ...) are saved too. `peft_interop.to_peft` writes a saved file as a peft adapter folder.
+Backbones: every bridged tuner is declared on ViTs, Swin and ConvNeXt (whose blocks have only mlp.fc1 / mlp.fc2:
+`target="fc1"`), except the pairs `NOT_ON` lists with what fails in peft.
 Not bridged on purpose: peft's LoRA, GLoRA and LN tuning (ours are native under those ids; peft's LoRA adds DoRA,
 which is bridged as `dora`, while our LoRA converts to peft's with `peft_interop`).
 """
