@@ -17,15 +17,25 @@ def insert_per_block(
 ) -> None:
     """For every (standard timm) block: attach the modules `make()` returns, on the block's device and dtype, under
     their names, and route the block through `forward`."""
+    insert_per_block_sized(model, method_id, lambda _dim: make(), forward)
+
+
+def insert_per_block_sized(
+    model: nn.Module,
+    method_id: str,
+    make: Callable[[int], dict[str, nn.Module]],
+    forward: _vit.BlockForward,
+) -> None:
+    """As `insert_per_block`, with `make(width)` given each block's width (a Swin's grows per stage)."""
     for block in _vit.require_standard_blocks(model, method_id):
         ref = block.norm1.weight
-        for name, module in make().items():
+        for name, module in make(_vit.block_dim(block)).items():
             setattr(block, name, module.to(ref.device, ref.dtype))
         _vit.set_forward(block, forward)
 
 
 def target_linears(model: nn.Module, method_id: str, suffixes: tuple[str, ...]) -> list[tuple[str, nn.Linear]]:
-    """(name, layer) of `blocks.{i}.{suffix}` for every suffix and block; a clear error if one is not a Linear."""
+    """(name, layer) of `{block}.{suffix}` for every suffix and block; a clear error if one is not a Linear."""
     return [pair for suffix in suffixes for pair in _vit.block_linears(model, suffix, method_id)]
 
 

@@ -35,6 +35,9 @@ Sources and choices:
 - ViT vs BERT: BERT is post-norm (adapter before "add & norm"); in timm's pre-norm block the same spot is the
   branch output before the residual add, which is where both V-PETL Bench and we put it. LayerScale (if any) is
   applied before the adapter, as in V-PETL Bench.
+- Swin (family "swin"): the same sequential adapters after each sub-layer of every window-attention block, sized
+  to the stage's width (the paper's definition is per transformer sub-layer, Sec. 2.1). V-PETL Bench at commit
+  c188fad has no Swin adapter to compare with (its Swin code is the video Swin of `VideoActionRecognition/`).
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ from pydantic import Field
 from torch import nn
 
 from . import _vit
-from ._blocks import insert_per_block
+from ._blocks import insert_per_block_sized
 from .base import Method, MethodConfig
 from .layers.adapter import Bottleneck
 from .registry import register
@@ -78,13 +81,14 @@ def _with_adapter(block: nn.Module, y: torch.Tensor, name: str, drop_path: nn.Mo
 def _houlsby_block_forward(
     block: nn.Module, x: torch.Tensor, attn_mask: torch.Tensor | None = None, is_causal: bool = False
 ) -> torch.Tensor:
-    y = block.ls1(block.attn(block.norm1(x), attn_mask=attn_mask, is_causal=is_causal))
+    y = _vit.attn_out(block, x, attn_mask, is_causal)
     x = x + _with_adapter(block, y, "adapter_houlsby_attn", block.drop_path1)
-    y = block.ls2(block.mlp(block.norm2(x)))
+    y = _vit.mlp_out(block, x)
     return x + _with_adapter(block, y, "adapter_houlsby_mlp", block.drop_path2)
 
 
-@register("adapter-houlsby", config=AdapterHoulsbyConfig, mergeable=False, paper="1902.00751")
+@register("adapter-houlsby", config=AdapterHoulsbyConfig, mergeable=False, paper="1902.00751",
+          families=("vit", "swin"))
 class AdapterHoulsby(Method):
     cfg: AdapterHoulsbyConfig
 
@@ -92,16 +96,15 @@ class AdapterHoulsby(Method):
         return self.cfg.init == "zero_up"
 
     def apply(self, model: nn.Module) -> None:
-        dim = _vit.embed_dim(model)
         names = ["adapter_houlsby_attn"] if self.cfg.placement == "both" else []
         names.append("adapter_houlsby_mlp")
 
         cfg = self.cfg
 
-        def make() -> dict[str, nn.Module]:
+        def make(dim: int) -> dict[str, nn.Module]:
             return {n: Bottleneck(dim, cfg.dim, act=cfg.act, init=cfg.init, dropout=cfg.dropout) for n in names}
 
-        insert_per_block(model, self.spec.id, make, _houlsby_block_forward)
+        insert_per_block_sized(model, self.spec.id, make, _houlsby_block_forward)
         for block in _vit.blocks(model):
             block.adapter_houlsby_drop_path = cfg.drop_path_position  # a plain attribute read by the block forward
         if self.cfg.train_norms:
@@ -111,6 +114,6 @@ class AdapterHoulsby(Method):
 
     def owns(self, name: str) -> bool:
         parts = name.split(".")
-        if self.cfg.train_norms and len(parts) == 4 and parts[0] == "blocks" and parts[2] in ("norm1", "norm2"):
-            return True
+        if self.cfg.train_norms and "blocks" in parts[:-2] and parts[-2] in ("norm1", "norm2"):
+            return True  # blocks.{i}.norm1.weight (ViT), layers.{s}.blocks.{j}.norm1.weight (Swin)
         return super().owns(name)

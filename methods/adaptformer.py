@@ -28,6 +28,11 @@ Sources and choices:
   `init="official-reinit"` gives that; V-PETL Bench's setting is `scale=1.0, layernorm="in",
   init="official-reinit"`. The official AdaptFormer code has no such re-init (default `init="lora"`).
 - Count on ViT-B/16 with the defaults: 12 * (768*8 + 8 + 8*768 + 768) = 156,768 = 0.16M (published 0.16M).
+- Swin (family "swin"): the same parallel adapter in every window-attention block, sized to its stage's width,
+  with the official image placement (reading the residual stream x, outside drop-path). V-PETL Bench's only Swin
+  AdaptFormer (commit c188fad, `VideoActionRecognition/models/video_swin_transformer_AdaptFormer.py` L118-L139,
+  a 3-D video Swin) places it inside the MLP instead, reading the MLP's input norm2(x), inside drop-path; that
+  placement is not an option here.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ from pydantic import Field
 from torch import nn
 
 from . import _vit
-from ._blocks import insert_per_block
+from ._blocks import insert_per_block_sized
 from .base import Method, MethodConfig
 from .layers.adapter import Bottleneck
 from .registry import register
@@ -77,7 +82,8 @@ def _adaptformer_block_forward(
     return x + _vit.mlp_branch(block, x) + block.adaptformer(x)
 
 
-@register("adaptformer", config=AdaptFormerConfig, mergeable=False, identity_at_init=True, paper="2205.13535")
+@register("adaptformer", config=AdaptFormerConfig, mergeable=False, identity_at_init=True, paper="2205.13535",
+          families=("vit", "swin"))
 class AdaptFormer(Method):
     cfg: AdaptFormerConfig
 
@@ -85,6 +91,5 @@ class AdaptFormer(Method):
         return self.cfg.init == "lora"
 
     def apply(self, model: nn.Module) -> None:
-        dim = _vit.embed_dim(model)
-        make = lambda: {"adaptformer": AdaptMLP(dim, self.cfg)}  # noqa: E731 - one fresh adapter per block
-        insert_per_block(model, self.spec.id, make, _adaptformer_block_forward)
+        make = lambda dim: {"adaptformer": AdaptMLP(dim, self.cfg)}  # noqa: E731 - one fresh adapter per block
+        insert_per_block_sized(model, self.spec.id, make, _adaptformer_block_forward)

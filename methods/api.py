@@ -17,6 +17,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from . import _vit
+from ._families import require_family
 from .base import Method, MethodConfig, NotMergeableError
 from .registry import available, get
 
@@ -77,7 +78,9 @@ def apply(model: nn.Module, method_id: str, cfg: MethodConfig | None = None, **o
             "merge it or start from a fresh backbone"
         )
     config = make_config(method_id, cfg, **options)
-    method = get(method_id).make(config)
+    spec = get(method_id)
+    method = spec.make(config)
+    require_family(model, spec.id, spec.families)  # one message for an unsupported family, before any method check
     method.check_model(model)
     model.requires_grad_(False)
     method.apply(model)
@@ -85,9 +88,16 @@ def apply(model: nn.Module, method_id: str, cfg: MethodConfig | None = None, **o
     for head in _vit.heads(model):
         head.requires_grad_(True)
     trained = [name for name, p in model.named_parameters() if p.requires_grad]
-    extra = sorted(method.extra_state(model))
+    extra = sorted({*method.extra_state(model), *_batchnorm_statistics(model)})
     setattr(model, _STATE_ATTR, AppliedState(method=method, config=config, trained=trained, extra=extra))
     return model
+
+
+def _batchnorm_statistics(model: nn.Module) -> list[str]:
+    """state_dict keys of BatchNorm running statistics (ResNets): training in train mode updates them, so a saved
+    file without them would not reproduce the trained model."""
+    return [f"{name}.{key}" for name, mod in model.named_modules() if isinstance(mod, nn.modules.batchnorm._BatchNorm)
+            for key, buf in mod.named_buffers(recurse=False) if buf is not None]
 
 
 def trainable_parameters(model: nn.Module, include_head: bool = False) -> int:

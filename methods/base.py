@@ -53,16 +53,22 @@ class Method:
     # Optional distributions the method's layers come from (peft for the bridged tuners): their versions key the
     # count cache, and listings (`vpeft methods`, the site) do not import them: such counts are on demand.
     requires: ClassVar[tuple[str, ...]] = ()
+    # Families (of those registered) on which `merge` refuses although the method is mergeable elsewhere (SSF on
+    # ConvNeXt: one scale-shift follows no layer). The test matrix checks the refusal there.
+    unmergeable_families: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, cfg: MethodConfig) -> None:
         self.cfg = cfg
 
     # -- hooks a subclass may override -------------------------------------------------------------------------
     def check_model(self, model: nn.Module) -> None:
-        """Raise `UnsupportedModelError` if `model` is not supported. Default: a timm VisionTransformer."""
+        """Raise `UnsupportedModelError` if `model` is not supported. Default: a model of a declared family
+        (`register(..., families=...)`); a ViT or Swin must have blocks."""
         from . import _vit
+        from ._families import require_family
 
-        _vit.require_vit(model, self.spec.id)
+        require_family(model, self.spec.id, self.spec.families)  # callers such as `bench cost` call this directly
+        _vit.require_transformer(model, self.spec.id)
 
     def apply(self, model: nn.Module) -> None:
         """Change `model` in place: insert or wrap modules, register the method's parameters."""

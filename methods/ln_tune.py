@@ -6,6 +6,9 @@ Sources and choices:
   `ImageClassification/train/train_model_lntune.py`) trains every parameter whose name contains "norm". We select
   by module type instead (every `nn.LayerNorm`, timm's LayerNorm included), which on a timm ViT is the same set
   (norm1, norm2 of every block, the final norm or fc_norm) but does not depend on names.
+- Other families with LayerNorms: Swin (block norms, patch-merging norms, patch-embedding and final norm), ConvNeXt
+  (stem, downsample and block norms and the head's pre-classifier norm, timm's LayerNorm2d included: a subclass of
+  nn.LayerNorm), Eva. ResNet has BatchNorms only and is not declared.
 - No published VTAB-1k count in V-PETL Bench; on ViT-B/16: 12 * 4 * 768 + 2 * 768 = 38,400 (0.04M).
 """
 
@@ -22,7 +25,8 @@ class LNTuneConfig(MethodConfig):
     """No options: every LayerNorm weight and bias is trained."""
 
 
-@register("ln-tune", config=LNTuneConfig, mergeable=True, identity_at_init=True, paper="2304.01917")
+@register("ln-tune", config=LNTuneConfig, mergeable=True, identity_at_init=True, paper="2304.01917",
+          families=("vit", "eva", "swin", "convnext"))
 class LNTune(Method):
     def __init__(self, cfg: MethodConfig) -> None:
         super().__init__(cfg)

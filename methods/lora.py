@@ -27,6 +27,10 @@ Sources and choices:
 - Defaults follow the paper and loralib: `init="paper"` (B = 0, the model starts as the backbone), dropout 0
   (loralib's default), alpha = r (scaling 1: NOAH and V-PETL Bench have no extra scaling; peft's r=8,
   lora_alpha=8 default).
+- Swin (family "swin"): the paper's definition is per attention layer (W_q, W_v; Sec. 4.2), and timm's
+  `WindowAttention` has the same fused `attn.qkv` that it calls as `self.qkv(x)`, so the same pairs go on every
+  window-attention block; each takes its stage's width. (V-PETL Bench at commit c188fad has no Swin LoRA to
+  compare with: `VideoActionRecognition/models/video_swin_transformer_LoRA.py` holds adapter code only.)
 """
 
 from __future__ import annotations
@@ -50,7 +54,8 @@ class LoRAConfig(MethodConfig):
     init: LoRAInit = "paper"  # A kaiming, B 0; "official-reinit": A, B ~ N(0, .02^2) as NOAH / V-PETL in effect
 
 
-@register("lora", config=LoRAConfig, mergeable=True, identity_at_init=True, paper="2106.09685")
+@register("lora", config=LoRAConfig, mergeable=True, identity_at_init=True, paper="2106.09685",
+          families=("vit", "swin"))
 class LoRA(Method):
     cfg: LoRAConfig
 

@@ -4,7 +4,11 @@ on Visual Recognition Tasks", CVPR 2025, arXiv:2408.08345).
 Sources and choices:
 - Official code: github.com/Leiyi-Hu/mona, commit 5deeac9,
   `Swin-Transformer-Classification/mmcls/models/backbones/swin_transformer_mona.py` (`MonaOp`, `Mona`,
-  `SwinTransformerBlock.forward`). The paper and code use Swin; this module targets timm ViTs.
+  `SwinTransformerBlock.forward`). The paper and code use Swin; this module targets timm ViTs and, as family
+  "swin", timm's SwinTransformer: there the official placement applies as it is (L320-L342: Mona on the
+  (B, H*W, C) stream after each residual add, its convs on the whole (H, W) map of the stage, not per window;
+  timm's block holds the stream as the (B, H, W, C) map, so the convs run on it directly, `FeatureMapConv`), each
+  Mona sized to its stage's width.
 - Placement: two Monas per block, applied sequentially to the residual stream, one after the attention residual add
   and one after the MLP residual add (`my_module_1` / `my_module_2` in the official block).
 - One Mona: x + up(dropout(gelu(convs(down(norm(x) * gamma + x * gammax))))), with its own LayerNorm, gamma
@@ -40,7 +44,8 @@ from pydantic import Field, field_validator
 from torch import nn
 
 from . import _vit
-from ._blocks import insert_per_block
+from ._blocks import insert_per_block_sized
+from ._families import family_of
 from .base import Method, MethodConfig
 from .layers.adapter import Bottleneck
 from .layers.token_grid import conv_centre, conv_tokens, model_grid
@@ -91,15 +96,29 @@ class TokenGridConv(nn.Module):
         return conv_tokens(x, self.n_prefix, self.grid, self.conv, self.conv.pointwise)
 
 
+class FeatureMapConv(nn.Module):
+    """Runs an image-to-image module on a Swin block's (B, H, W, C) feature map (channels last)."""
+
+    def __init__(self, conv: nn.Module) -> None:
+        super().__init__()
+        self.conv = conv
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+
+
 class MonaLayer(nn.Module):
-    """x + bottleneck(norm(x) * gamma + x * gammax) with the multi-kernel convs inside the bottleneck."""
+    """x + bottleneck(norm(x) * gamma + x * gammax) with the multi-kernel convs inside the bottleneck.
+
+    `grid=None` with `n_prefix=-1` marks a Swin block: its input is already the (B, H, W, C) feature map."""
 
     def __init__(self, dim: int, cfg: MonaConfig, n_prefix: int, grid: tuple[int, int] | None) -> None:
         super().__init__()
         self.norm = nn.LayerNorm(dim)
         self.gamma = nn.Parameter(torch.full((dim,), cfg.gamma_init))
         self.gammax = nn.Parameter(torch.ones(dim))
-        mid = TokenGridConv(MultiKernelConv(cfg.dim, cfg.kernels), n_prefix, grid)
+        convs = MultiKernelConv(cfg.dim, cfg.kernels)
+        mid = FeatureMapConv(convs) if n_prefix < 0 else TokenGridConv(convs, n_prefix, grid)
         self.bottleneck = Bottleneck(dim, cfg.dim, act="gelu", init=cfg.init, dropout=cfg.dropout, mid=mid)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -113,14 +132,16 @@ def _mona_block_forward(
     return block.mona_mlp(x + _vit.mlp_branch(block, x))
 
 
-@register("mona", config=MonaConfig, mergeable=False, identity_at_init=False, paper="2408.08345")
+@register("mona", config=MonaConfig, mergeable=False, identity_at_init=False, paper="2408.08345",
+          families=("vit", "swin"))
 class Mona(Method):
     cfg: MonaConfig
 
     def apply(self, model: nn.Module) -> None:
-        dim, n_prefix, grid = _vit.embed_dim(model), _vit.num_prefix_tokens(model), model_grid(model)
+        swin = family_of(model) == "swin"
+        n_prefix, grid = (-1, None) if swin else (_vit.num_prefix_tokens(model), model_grid(model))
 
-        def make() -> dict[str, nn.Module]:
+        def make(dim: int) -> dict[str, nn.Module]:
             return {name: MonaLayer(dim, self.cfg, n_prefix, grid) for name in ("mona_attn", "mona_mlp")}
 
-        insert_per_block(model, self.spec.id, make, _mona_block_forward)
+        insert_per_block_sized(model, self.spec.id, make, _mona_block_forward)

@@ -17,6 +17,8 @@ wrap the layers (`BaseTuner(model, config)`); `merge` is peft's `merge_and_unloa
 probe saw it keep the output. Parameters are peft's (names carry the adapter name `default`, e.g.
 `blocks.0.attn.qkv.vera_lambda_b.default`); non-trainable tensors peft adds (VeRA's shared projections, FourierFT's
 frequency indices, ...) are saved too. `peft_interop.to_peft` writes a saved file as a peft adapter folder.
+Backbones: every bridged tuner is declared on ViTs, Swin and ConvNeXt (whose blocks have only mlp.fc1 / mlp.fc2:
+`target="fc1"`), except the pairs `NOT_ON` lists with what fails in peft.
 Not bridged on purpose: peft's LoRA, GLoRA and LN tuning (ours are native under those ids; peft's LoRA adds DoRA,
 which is bridged as `dora`, while our LoRA converts to peft's with `peft_interop`).
 """
@@ -56,13 +58,16 @@ class PeftTuner(Method):
         return dict(cls.tiny)
 
     def check_model(self, model: nn.Module) -> None:
-        _vit.require_vit(model, self.spec.id)
+        _vit.require_transformer(model, self.spec.id)
         pattern = pt.target_regex(self.cfg.target)
 
         if not any(re.fullmatch(pattern, n) and isinstance(m, nn.Linear) for n, m in model.named_modules()):
+            present = [t for t in pt.LINEARS if any(
+                re.fullmatch(pt.target_regex(t), n) and isinstance(m, nn.Linear) for n, m in model.named_modules())]
+            example = present[0] if present else "fc1"
             raise UnsupportedModelError(
-                f"method {self.spec.id!r}: no block linears {self.cfg.target!r} (supported: timm ViT blocks "
-                "with attn.qkv, attn.proj, mlp.fc1, mlp.fc2 as nn.Linear)"
+                f"method {self.spec.id!r}: no block linears {self.cfg.target!r} in this model; its blocks have "
+                f"{', '.join(present) or 'none'} (set the option target, e.g. target={example})"
             )
 
     def apply(self, model: nn.Module) -> None:
@@ -88,6 +93,31 @@ class PeftTuner(Method):
         }
 
 
+# Families: peft wraps nn.Linear layers by name. Swin's window-attention blocks have the same block linears
+# (attn.qkv, attn.proj, mlp.fc1, mlp.fc2) as a ViT's, and a ConvNeXt block's MLP has fc1 and fc2 (no attention:
+# give `target="fc1"`, `"fc2"` or `"fc1,fc2"`), applied to the channels-last (B, H, W, C) map. Every bridged
+# tuner is declared on them (the test matrix applies each to a tiny Swin and ConvNeXt: trainable set, identity at
+# init, gradients) except these, with what fails in peft 0.21:
+NOT_ON = {
+    "swin": {
+        # frod/model.py `_projection_from_weights` concatenates all target weights into one projection; Swin's
+        # widths grow per stage, so the shapes do not match (RuntimeError at injection)
+        "frod": "one projection from all target weights stacked needs every target layer of the same width",
+    },
+    "convnext": {
+        "frod": "one projection from all target weights stacked needs every target layer of the same width",
+        # gralora/layer.py L358 `B, L, in_features = x.shape`: token sequences (3-D) only
+        "gralora": "its layer unpacks a 3-D (B, L, C) input; a ConvNeXt MLP sees the 4-D (B, H, W, C) map",
+        # oft/layer.py L265 unfolds every 4-D input as a Conv2d's (B, C, H, W) before the rotation
+        "oft": "its layer treats a 4-D input as a conv input and unfolds it; a ConvNeXt MLP's input is channels last",
+    },
+}
+
+
+def _families(method_id: str) -> tuple[str, ...]:
+    return ("vit", *(f for f in ("swin", "convnext") if method_id not in NOT_ON[f]))
+
+
 def _register(report: _peft_probe.Report) -> None:
     name = "Peft" + "".join(p.capitalize() for p in report.id.split("-"))
     doc = (f"peft's {report.peft_type} tuner" + (f" with {report.fixed}" if report.fixed else "")
@@ -97,7 +127,7 @@ def _register(report: _peft_probe.Report) -> None:
     cls = type(name, (PeftTuner,), attrs)
     config = pt.typed_config(report.id, report.peft_type, report.options)
     register(report.id, config=config, mergeable=report.mergeable, identity_at_init=report.identity_at_init,
-             paper=report.paper, prefix=report.prefix)(cls)
+             paper=report.paper, prefix=report.prefix, families=_families(report.id))(cls)
 
 
 BRIDGED = [r for r in _peft_probe.reports_of(_peft_probe.read_table()) if r.bridged]

@@ -11,6 +11,8 @@ import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ._families import DEFAULT as DEFAULT_FAMILIES
+from ._families import check_declared
 from .base import Method, MethodConfig
 
 _CORE_MODULES = frozenset({"api", "base", "registry"})
@@ -28,6 +30,7 @@ class MethodSpec:
     paper: str | None  # arXiv id or short citation of the paper that defines the method
     prefix: str  # every parameter the method adds has a name component starting with this
     module: str
+    families: tuple[str, ...] = DEFAULT_FAMILIES  # backbone families `apply` accepts (methods/_families.py)
 
     def make(self, cfg: MethodConfig) -> Method:
         return self.cls(cfg)
@@ -45,11 +48,15 @@ def register(
     identity_at_init: bool = False,
     paper: str | None = None,
     prefix: str | None = None,
+    families: tuple[str, ...] = DEFAULT_FAMILIES,
 ) -> Callable[[type[Method]], type[Method]]:
     """Class decorator registering a `Method` subclass under `method_id` (the catalog id).
 
     `prefix` defaults to the id with '-' replaced by '_' (e.g. "adapter-houlsby" -> "adapter_houlsby").
+    `families` are the backbone families the method supports (`methods._families.FAMILIES`; default plain ViTs):
+    `apply` refuses a model of any other family before the method sees it.
     """
+    declared = check_declared(families)
 
     def decorate(cls: type[Method]) -> type[Method]:
         if not (isinstance(cls, type) and issubclass(cls, Method)):
@@ -67,6 +74,7 @@ def register(
             paper=paper,
             prefix=prefix if prefix is not None else method_id.replace("-", "_"),
             module=cls.__module__,
+            families=declared,
         )
         cls.spec = spec
         _REGISTRY[method_id] = spec

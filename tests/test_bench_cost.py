@@ -180,7 +180,8 @@ def test_bad_options(argv: list[str], needle: str, capsys: pytest.CaptureFixture
 def test_a_model_the_methods_do_not_support_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "cost", "--model", "resnet18", "--methods", "lora", "--batch", "1", "--no-progress"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("vpeft: error: --model: resnet18: ") and "supported: timm VisionTransformer" in err
+    assert err.startswith("vpeft: error: --model: resnet18: ")
+    assert "supported families: vit: timm VisionTransformer" in err
     assert err.count("\n") == 1
 
 

@@ -61,6 +61,33 @@ def test_methods_json_lists_the_registry(methods_json: list[dict[str, object]]) 
     assert by_id["full"]["name"] is None  # baselines have no catalog entry
 
 
+def test_methods_json_lists_each_methods_families(methods_json: list[dict[str, object]]) -> None:
+    by_id = {row["id"]: row for row in methods_json}
+    assert all(row["families"] == list(methods.get(row["id"]).families) for row in methods_json)
+    assert by_id["lora"]["families"] == ["vit", "swin"] and by_id["vpt-deep"]["families"] == ["vit"]
+    assert by_id["bitfit"]["families"] == ["vit", "eva", "swin", "convnext", "resnet"]
+
+
+SWIN_B = "swin_base_patch4_window7_224"
+
+
+@pytest.mark.parametrize(("method_id", "model"), [("lora", SWIN_B), ("ssf", SWIN_B), ("ssf", "convnext_tiny"),
+                                                  ("bitfit", "resnet50")])
+def test_params_on_other_families(capsys: pytest.CaptureFixture[str], method_id: str, model: str) -> None:
+    code, out, _ = run(capsys, "params", method_id, "--model", model, "--json")
+    data = json.loads(out)
+    assert code == 0
+    assert (data["total"], data["trainable"], data["trainable_excluding_head"]) == independent_count(method_id, model)
+
+
+def test_params_lora_on_swin_b_by_hand(capsys: pytest.CaptureFixture[str]) -> None:
+    """One (A, B) pair of rank 8 per window-attention qkv: 8 * (C + 3C) per block, Swin-B depths (2, 2, 18, 2) at
+    widths (128, 256, 512, 1024)."""
+    _, out, _ = run(capsys, "params", "lora", "--model", SWIN_B, "--json")
+    widths = [128] * 2 + [256] * 2 + [512] * 18 + [1024] * 2
+    assert json.loads(out)["trainable_excluding_head"] == sum(8 * 4 * c for c in widths)
+
+
 @pytest.mark.parametrize("method_id", ["lora", "bitfit", "linear"])
 def test_methods_json_counts_are_computed(methods_json: list[dict[str, object]], method_id: str) -> None:
     row = next(r for r in methods_json if r["id"] == method_id)
@@ -123,6 +150,8 @@ def test_params_table(capsys: pytest.CaptureFixture[str]) -> None:
         (["params", "lora", "--set", "r=4", "--set", "r=8"], "vpeft: error: --set: option 'r' given twice"),
         (["params", "lora", "--model", "no_such_model"], "vpeft: error: --model: unknown timm model 'no_such_model'"),
         (["params", "lora", "--model", "resnet18"], "vpeft: error: --model: method 'lora' does not support"),
+        (["params", "vpt-deep", "--model", "resnet50"], "vpeft: error: --model: method 'vpt-deep' does not support "
+         "family 'resnet' (timm.models.resnet.ResNet); supported families: vit: timm VisionTransformer"),
         (["params", "repadapter", "--set", "groups=3"], "vpeft: error: --set: repadapter on vit_base_patch16_224:"),
         (["params", "lora", "--num-classes", "-1"], "vpeft: error: --num-classes: must be between 0 and"),
     ],

@@ -65,7 +65,7 @@ class ScaleShift(nn.Module):
         return shape
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if isinstance(self.base, nn.LayerNorm):
+        if isinstance(self.base, nn.LayerNorm) and self.channel_dim == -1:  # channels-last (not timm's LayerNorm2d)
             return self._folded_layer_norm(x)
         out = self.base(x)
         shape = self._shape(out)

@@ -8,9 +8,18 @@ import pytest
 import torch
 from torch import nn
 from vpeft import methods
+from vpeft.methods import _vit
 from vpeft.methods.base import NotMergeableError, UnsupportedModelError
 
-from tests.methods.conftest import VARIANTS, make_input, make_vit
+from tests.methods.conftest import (
+    FAMILY_MODELS,
+    VARIANTS,
+    VIT_ARCHITECTURES,
+    make_architecture,
+    make_family_model,
+    make_input,
+    make_vit,
+)
 
 ALL = methods.available()
 MERGEABLE = [m for m in ALL if methods.get(m).mergeable]
@@ -190,3 +199,101 @@ def test_apply_twice_is_refused(method_id: str) -> None:
 def test_unknown_method_names_the_available_ones() -> None:
     with pytest.raises(ValueError, match="available: .*lora"):
         methods.apply(make_vit(), "no-such-method")
+
+
+# -- backbone families (issue 14, item 3) --------------------------------------------------------------------------
+# Each method runs on a tiny model of every family it declares (`register(..., families=...)`); a family it does
+# not declare is refused with one message. Core properties only, to keep the matrix fast.
+
+FAMILY_PAIRS = [(m, f) for m in ALL for f in methods.get(m).families if f != "vit"]
+VIT_NATIVE = [m for m in ALL if "vit" in methods.get(m).families and not methods.get(m).cls.requires]
+
+
+def _applied_family(method_id: str, family: str) -> nn.Module:
+    options = methods.get(method_id).cls.tiny_model_options()
+    if family == "convnext" and methods.get(method_id).cls.requires:
+        options = {**options, "target": "fc1"}  # peft tuners on ConvNeXt: its blocks have no attention (qkv)
+    return methods.apply(make_family_model(family), method_id, **options)
+
+
+def _assert_trainable_is_owned(model: nn.Module, label: str) -> None:
+    method = methods.applied(model).method
+    head_ids = {id(p) for h in _vit.heads(model) for p in h.parameters()}
+    head = {n for n, p in model.named_parameters() if id(p) in head_ids}
+    owned = {n for n, _ in model.named_parameters() if method.owns(n)} - head
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert owned, f"{label}: the method trains nothing"
+    assert trainable == owned | head, (
+        f"{label}: trainable but not owned: {sorted(trainable - owned - head)}; owned but frozen: "
+        f"{sorted((owned | head) - trainable)}")
+    expected = sum(p.numel() for n, p in model.named_parameters() if n in owned)
+    assert methods.trainable_parameters(model) == expected, f"{label}: trainable_parameters() miscounts"
+
+
+def _assert_gradients(model: nn.Module, x: torch.Tensor, label: str) -> None:
+    model.train()
+    model(x).square().mean().backward()
+    missing = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert not missing, f"{label}: no gradient reached {missing}"
+    model.zero_grad(set_to_none=True)
+    model.eval()
+
+
+@pytest.mark.parametrize(("method_id", "family"), FAMILY_PAIRS)
+def test_family_core_properties(method_id: str, family: str, tmp_path: Path) -> None:
+    label = f"{method_id} on {family}"
+    model, x = _applied_family(method_id, family), make_input(family)
+    method = methods.applied(model).method
+    _assert_trainable_is_owned(model, label)
+    if method.identity_at_init():
+        with torch.no_grad():
+            assert torch.equal(model(x), make_family_model(family)(x)), f"{label}: not the backbone at init"
+    _assert_gradients(model, x, label)
+    if methods.get(method_id).cls.requires:
+        return  # a bridged peft tuner: peft's own training, saving and merging code is run on ViTs above
+    train_steps(model, family)
+    with torch.no_grad():
+        before = model(x)
+    assert not torch.equal(before, make_family_model(family)(x)), f"{label}: training left the model unchanged"
+    methods.save_trained(model, tmp_path / "t.safetensors")
+    with torch.no_grad():
+        assert torch.equal(methods.load_trained(make_family_model(family), tmp_path / "t.safetensors")(x), before)
+    if not methods.get(method_id).mergeable:
+        return
+    if family in method.unmergeable_families:
+        with pytest.raises(NotMergeableError, match="cannot merge"):
+            methods.merge(model)
+        return
+    with torch.no_grad():
+        torch.testing.assert_close(methods.merge(model)(x), before, atol=1e-5, rtol=0)
+    fresh = make_family_model(family)
+    assert list(model.state_dict()) == list(fresh.state_dict()), f"{label}: merge() left extra tensors"
+    assert structure(model) == structure(fresh), f"{label}: merge() must restore the backbone's modules"
+
+
+@pytest.mark.parametrize("method_id", ALL)
+def test_undeclared_family_is_refused_in_one_message(method_id: str) -> None:
+    spec = methods.get(method_id)
+    family = next((f for f in FAMILY_MODELS if f not in spec.families), None)
+    if family is None:
+        pytest.skip(f"{method_id} declares every family")
+    model = make_family_model(family)
+    pattern = rf"method '{method_id}' does not support family '{family}' .*supported families: {spec.families[0]}"
+    with pytest.raises(UnsupportedModelError, match=pattern):
+        methods.apply(model, method_id)
+    assert all(p.requires_grad for p in model.parameters()), "a refused apply must leave the model untouched"
+
+
+@pytest.mark.parametrize("method_id", VIT_NATIVE)
+def test_vit_checkpoint_architectures(method_id: str) -> None:
+    """CLIP's pre-norm ViT, DINOv2 (LayerScale, 4 registers), MAE-style (avg pool + fc_norm): apply, identity at
+    init where declared, every trainable parameter reached by the loss. Native methods only: a bridged peft tuner
+    wraps the block linears, which these architectures leave as they are (nn.Linear of the same shapes); what
+    differs (pre-norm, LayerScale, registers, pooling) is outside the layers peft touches."""
+    for arch in VIT_ARCHITECTURES:
+        model = methods.apply(make_architecture(arch), method_id, **methods.get(method_id).cls.tiny_model_options())
+        x, label = make_input(arch), f"{method_id} on a tiny {arch} ViT"
+        if methods.applied(model).method.identity_at_init():
+            with torch.no_grad():
+                assert torch.equal(model(x), make_architecture(arch)(x)), f"{label}: not the backbone at init"
+        _assert_gradients(model, x, label)

@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from torch import nn
 from vpeft import methods
 
-from tests.methods.conftest import make_input, make_vit
+from tests.methods.conftest import make_family_model, make_input, make_vit
 
 Tensor = torch.Tensor
 
@@ -346,6 +346,25 @@ def test_mona_matches_official_forward() -> None:
         for blk, mine in zip(plain.blocks, model.blocks, strict=True):
             x = official_mona(mine.mona_attn, x + blk.attn(blk.norm1(x)), hw)  # my_module_1 after the attn add
             x = official_mona(mine.mona_mlp, x + blk.mlp(blk.norm2(x)), hw)  # my_module_2 after the MLP add
+        torch.testing.assert_close(model(img), plain.forward_head(plain.norm(x)), atol=1e-5, rtol=1e-5)
+
+
+def test_mona_on_swin_matches_official_forward() -> None:
+    """The official code's own backbone: `SwinTransformerBlock.forward` L269-L342 (window attention as timm's
+    `_attn`; Mona on the (B, H*W, C) stream with the stage's (H, W) after each residual add)."""
+    model = methods.apply(make_family_model("swin"), "mona").eval()
+    plain = make_family_model("swin")
+    img = make_input("swin")
+    with torch.no_grad():
+        x = plain.patch_embed(img)
+        for stage, mine_stage in zip(plain.layers, model.layers, strict=True):
+            x = stage.downsample(x)
+            for blk, mine in zip(stage.blocks, mine_stage.blocks, strict=True):
+                b, h, w, c = x.shape
+                t = (x + blk._attn(blk.norm1(x))).reshape(b, h * w, c)
+                t = official_mona(mine.mona_attn, t, (h, w))  # my_module_1
+                t = official_mona(mine.mona_mlp, t + blk.mlp(blk.norm2(t)), (h, w))  # my_module_2
+                x = t.reshape(b, h, w, c)
         torch.testing.assert_close(model(img), plain.forward_head(plain.norm(x)), atol=1e-5, rtol=1e-5)
 
 

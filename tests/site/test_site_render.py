@@ -82,6 +82,9 @@ def test_method_page_shows_the_registry_count(small_catalog: Path) -> None:
     assert f"<strong>{expected}</strong>" in page
     assert 'methods.apply(model, &#34;lora&#34;)' in page
     assert "Trainable parameters" not in site.pages["method/beta.md"]
+    # the backbone families the registry declares for lora, one list item each
+    assert "<li>vit: timm VisionTransformer" in page and "<li>swin: timm SwinTransformer (swin_*)</li>" in page
+    assert "vpeft-families" not in site.pages["method/beta.md"]
 
 
 def test_build_pages_writes_a_complete_docs_folder(small_catalog: Path, tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""`vpeft methods`: the registry of reference implementations with trainable parameters on ViT-B/16.
+"""`vpeft methods`: the registry of reference implementations with trainable parameters on ViT-B/16 and the
+backbone families each supports (`register(..., families=...)`, methods/_families.py).
 
 Counts are computed (meta device, default config, head excluded), never typed; names come from the catalog
 entries whose `implementation` is the registry id. A method whose layers come from an optional package (peft's
@@ -60,6 +61,7 @@ def rows(catalog: Catalog | None) -> list[dict[str, Any]]:
             "name": _name(catalog, method_id, entry_ids),
             "catalog": entry_ids,
             "mergeable": spec.mergeable,
+            "families": list(spec.families),
             "paper": spec.paper,
             "model": MODEL,
             "trainable_excluding_head": trainable,
@@ -80,14 +82,14 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(table, indent=2, ensure_ascii=False))
         return 0
-    header = {"id": "id", "name": "name", "mergeable": "mergeable", "paper": "paper",
+    header = {"id": "id", "name": "name", "mergeable": "mergeable", "families": "families", "paper": "paper",
               "trainable_excluding_head": f"trainable on {MODEL} (head excluded)"}
     lines = [header] + [
         {**r, "name": r["name"] or "-", "mergeable": "yes" if r["mergeable"] else "no", "paper": r["paper"] or "-",
-         "trainable_excluding_head": _millions(r)}
+         "families": ",".join(r["families"]), "trainable_excluding_head": _millions(r)}
         for r in table
     ]
-    keys = ["id", "name", "mergeable", "paper"]
+    keys = ["id", "name", "mergeable", "families", "paper"]
     widths = {k: max(len(str(line[k])) for line in lines) for k in keys}
     for line in lines:
         cells = [f"{line[k]!s:<{widths[k]}}" for k in keys]

@@ -25,7 +25,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("method", metavar="METHOD",
                         help="a method id (see `vpeft methods`), or a catalog entry that names an implementation")
     parser.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME",
-                        help=f"a timm model name, built with pretrained=False (default: {DEFAULT_MODEL})")
+                        help=f"a timm model name, built with pretrained=False (default: {DEFAULT_MODEL}); "
+                        "a method applies to the backbone families it declares (`vpeft methods`: vit, eva, swin, "
+                        "convnext, resnet)")
     parser.add_argument("--num-classes", type=int, metavar="N", help="classes of the head (default: the model's)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="options",
                         help="a config option of the method, VALUE read as a YAML scalar (repeatable)")

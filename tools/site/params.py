@@ -24,6 +24,17 @@ def trainable_counts(implementations: set[str]) -> dict[str, int]:
     return trainable_excluding_head(sorted(counted), BACKBONE)
 
 
+def backbone_families(implementation: str) -> list[str]:
+    """What each backbone family the implementation declares covers (`register(..., families=...)`), e.g.
+    "swin: timm SwinTransformer (swin_*)"; empty for an id the registry does not have."""
+    from .. import methods
+    from ..methods._families import DESCRIPTIONS
+
+    if implementation not in methods.available():
+        return []
+    return [f"{f}: {DESCRIPTIONS[f]}" for f in methods.get(implementation).families]
+
+
 def usage_snippet(implementation: str) -> str:
     return (
         "import timm\nfrom vpeft import methods\n\n"

@@ -26,7 +26,7 @@ from . import boards, compare, costs, exports, figures, views
 from .build_info import BuildInfo
 from .links import page_title, relative, safe_url
 from .method_stats import SCORE_BACKBONE, SCORE_BENCHMARK, MethodStats, method_stats
-from .params import BACKBONE_LABEL, trainable_counts, usage_snippet
+from .params import BACKBONE_LABEL, backbone_families, trainable_counts, usage_snippet
 from .views import Link
 
 
@@ -189,6 +189,7 @@ def method_view(catalog: Catalog, entry: MethodEntry, trainable: dict[str, int],
         "implementation": entry.implementation,
         "trainable": f"{count:,}" if count is not None else None,
         "usage": usage_snippet(entry.implementation) if entry.implementation else "",
+        "families": backbone_families(entry.implementation) if entry.implementation else [],
         "results": views.method_results(catalog, entry, here),
         "costs": costs.method_cost_tables(results, catalog, entry),
         "cost_href": relative(here, costs.PAGE),
