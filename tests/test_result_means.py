@@ -39,6 +39,7 @@ KNOWN = {
     ("hta-paper-vtab-1k-swin-b", "MLP-4 [24]", "group mean structured"): "31.2 printed, scores give 35.0",
     ("hta-paper-vtab-1k-swin-b", "VPT-Shallow [24]", "mean"): "62.9 printed, scores give 62.7",
     ("hta-paper-vtab-1k-swin-b", "VPT-Deep [24]", "mean"): "67.7 printed, scores give 68.6",
+    ("mambapeft-paper-vtab-1k-vim-s", "Full", "mean"): "47.08 printed, group means give 50.82 (7/4/8-weighted)",
     ("pace-paper-fgvc", "Full", "mean"): "85.9 printed, scores give 88.54",
     ("pace-paper-vtab-1k", "LoRA", "mean"): "the same LoRA row as NOAH's, average included",
     ("pace-paper-vtab-1k", "NOAH", "mean"): "74.2 printed, group means of the scores give 75.48",
