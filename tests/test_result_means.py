@@ -45,6 +45,8 @@ KNOWN = {
     ("pace-paper-vtab-1k", "NOAH", "mean"): "74.2 printed, group means of the scores give 75.48",
     ("pace-paper-vtab-1k", "RepAdapter", "mean"): "SSF's scores printed under RepAdapter's 76.1",
     ("qgoft-paper-vtab-1k", "LoRA r=8", "mean"): "the same LoRA row as NOAH's, average included",
+    ("psoft-paper-vtab-1k", "FFT", "mean"): "67.8 printed = the task mean; group means give 71.07",
+    ("boft-paper-vtab-1k-dinov2-l", "LoRA r=4 [29]", "mean"): "76.6 printed, the scores give 75.94",
     ("snell-paper-vtab-1k-mae", "Linear [30]", "mean"): "32.1 printed, group means give 31.8",
     ("snell-paper-vtab-1k-moco-v3", "Full", "mean"): "69.6 printed, group means give 66.2",
     ("snell-paper-vtab-1k-swin-b", "SPT-LoRA [22]", "mean"): "77.2 printed, group means give 77.0",
