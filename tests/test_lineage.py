@@ -21,9 +21,10 @@ def _scores(equal: int) -> tuple[dict[str, float], dict[str, float]]:
     return a, b
 
 
-def _table(table_id: str, scores: dict[str, float], copied_from: dict | None = None) -> ResultTable:
+def _table(table_id: str, scores: dict[str, float], copied_from: dict | None = None,
+           benchmark: str = "vtab-1k", backbone: str = "b") -> ResultTable:
     return ResultTable.model_validate({
-        "id": table_id, "benchmark": "vtab-1k", "backbone": "b",
+        "id": table_id, "benchmark": benchmark, "backbone": backbone,
         "source": {"name": table_id, "kind": "paper", "url": "https://example.org", "table": "Table 1"},
         "rows": [{"label": "Row", "method": None, "row_kind": "baseline", "scores": scores,
                   "copied_from": copied_from}],
@@ -66,6 +67,17 @@ def test_quiet_when_both_copy_the_same_paper_row() -> None:
     assert _lineage_warnings(catalog) == []
     [ref] = [r for r in lineage_groups(catalog) if r.table == "first"]
     assert [r.table for r in repeats(catalog, ref)] == ["second"]
+
+
+def test_one_paper_row_label_on_other_benchmarks_or_backbones_is_not_a_repeat() -> None:
+    # SPT prints a 'LoRA-8' row on VTAB-1k and on FGVC, on IN-21k and on MAE weights: four different numbers
+    a, _ = _scores(19)
+    fgvc = {t: 80.0 for t in CATALOG_DATA.benchmarks["fgvc"].task_ids()}
+    link = {"paper": "spt", "row": "LoRA-8", "basis": "stated", "evidence": "cites SPT"}
+    catalog = _catalog(_table("vtab", a, link), _table("vtab-mae", a, link, backbone="mae"),
+                       _table("fgvc", fgvc, link, benchmark="fgvc"), _table("vtab-again", a, link))
+    [ref] = [r for r in lineage_groups(catalog) if r.table == "vtab"]
+    assert [r.table for r in repeats(catalog, ref)] == ["vtab-again"]
 
 
 def test_a_link_to_a_missing_row_is_an_error() -> None:

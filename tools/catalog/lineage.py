@@ -24,8 +24,11 @@ class RowRef:
     label: str
 
 
-def _external(paper: str, row: str) -> tuple[str, str]:
-    return ("paper", f"{paper}:{clean_label(row)}")
+def _external(paper: str, row: str, benchmark: str, backbone: str | None) -> tuple[str, str]:
+    """A row of a paper no stored table holds. A paper prints rows of one label on several benchmarks and backbones
+    (SPT's 'LoRA-8' on VTAB-1k and FGVC, on IN-21k and MAE weights): those are different numbers, so the citing
+    table's benchmark and backbone are part of the key."""
+    return ("paper", f"{paper}:{clean_label(row)}@{benchmark}/{backbone or ''}")
 
 
 class _Groups:
@@ -66,7 +69,8 @@ def lineage_groups(catalog: Catalog) -> dict[RowRef, object]:
             if target is not None:  # an unknown target is a validation error, reported there
                 groups.union(ref, target)
         elif link.paper is not None:
-            groups.union(ref, _external(link.paper, link.row))
+            table = catalog.results[ref.table]
+            groups.union(ref, _external(link.paper, link.row, table.benchmark, table.backbone))
     return {ref: groups.find(ref) for ref in refs}
 
 

@@ -207,8 +207,9 @@ def _cell(catalog: Catalog, entry: Entry, paper: Entry | None, groups: dict[RowR
         source=_table_link(entry.table, here), row_label=entry.row.label,
         setting=entry.row.setting, selection=protocol.model_selection or "unknown",
         checkpoint=protocol.checkpoint or "unknown", copy_of=copy_of, diff=diff,
-        repeated_in=[Link(f"{r.table} ('{r.label}')", relative(here, leaderboard_page(entry.table.benchmark))
-                          + f"#{r.table}") for r in repeated],
+        repeated_in=[Link(f"{r.table} ('{r.label}')",
+                          relative(here, leaderboard_page(catalog.results[r.table].benchmark)) + f"#{r.table}")
+                     for r in repeated],
         read_in=entry.table.source.read_in,
     )
 

@@ -34,7 +34,8 @@ def _finalize(value: Any) -> Any:
     """Escape every printed string, and its backticks too: Markdown extensions that run before raw HTML is set
     aside (code fences) must not see a fence in catalog text. Markup (our own rendered SVG) passes unchanged."""
     if isinstance(value, str) and not isinstance(value, Markup):
-        return Markup(escape(value).replace("`", "&#96;"))
+        # str() first: Markup.replace would escape its own argument and print "&amp;#96;"
+        return Markup(str(escape(value)).replace("`", "&#96;"))
     return value
 
 
