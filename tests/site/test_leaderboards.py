@@ -135,6 +135,10 @@ def test_vpt_page_shows_deep_and_shallow_rows_with_lineage() -> None:
     assert "VPT-D [ECCV22][4]" in page and "VPT-S [ECCV22][4]" in page and "VPT-Shallow (vpt_shallow)" in page
     assert "copied from noah-paper-vtab-1k, row &#39;VPT [19]&#39;" in page
     assert "model selection val200-then-retrain" in page
+    implementation = page[page.index('<h2 id="implementation">'):page.index('<h2 id="cost">')]
+    assert "Through its variants:" in implementation and "VPT-Deep" in implementation
+    assert "None yet" not in implementation
+    assert "None yet" in SITE.pages["method/snell.md"]  # no implementation, no implemented variant
 
 
 def test_lineage_groups_join_the_vpetl_rows_to_their_sources() -> None:

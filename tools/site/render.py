@@ -180,6 +180,8 @@ def method_view(catalog: Catalog, entry: MethodEntry, trainable: dict[str, int],
         "path": [Link(n.name, relative(here, views.node_page(n.id))) for n in catalog.taxonomy.path(entry.category)],
         "variant_of": Link(variant_of.name, relative(here, views.method_page(variant_of.id))) if variant_of else None,
         "variants": [Link(v.name, relative(here, views.method_page(v.id))) for v in variants],
+        "implemented_variants": [Link(v.name, relative(here, views.method_page(v.id))) for v in variants
+                                 if v.implementation],
         "applications": entry.tags.applications,
         "design": entry.tags.design,
         "added": added.isoformat() if added else None,
