@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from pylatexenc.latexencode import RULE_REGEX, UnicodeToLatexConversionRule, UnicodeToLatexEncoder
 
@@ -31,6 +32,7 @@ _ENCODER = UnicodeToLatexEncoder(
 _PROTECT = re.compile(r"^.+[A-Z]|[0-9].*[A-Za-z]|[A-Za-z].*[0-9]")
 
 
+@lru_cache(maxsize=65536)  # a site build encodes each name and title for every page and export format
 def encode(text: str) -> str:
     """Plain text as a LaTeX string that BibTeX reads back as the same text."""
     return _ENCODER.unicode_to_latex(" ".join(text.split()))
