@@ -81,19 +81,24 @@ def merged_off(row: CostRow) -> bool:
     return row.merged_ratio is not None and round(abs(row.merged_ratio - 1.0), 9) > MERGED_TOLERANCE
 
 
+def _lora_rows(result: CostResult) -> tuple[CostRow, CostRow] | None:
+    """(our LoRA, peft's LoRA) when the result has both."""
+    ours, theirs = result.row("lora"), result.row(PEFT_LORA)
+    return None if ours is None or theirs is None else (ours, theirs)
+
+
 def lora_vs_peft(result: CostResult) -> float | None:
     """Our LoRA's train step over peft's (both measured against full fine-tuning in the same rounds)."""
-    ours, theirs = result.row("lora"), result.row(PEFT_LORA)
-    if ours is None or theirs is None:
-        return None
-    return ours.train_ratio / theirs.train_ratio
+    rows = _lora_rows(result)
+    return None if rows is None else rows[0].train_ratio / rows[1].train_ratio
 
 
 def lora_vs_peft_work(result: CostResult) -> tuple[float, float] | None:
     """Our LoRA's counted work over peft's: (FLOPs ratio, saved-activation ratio); None without FLOP counts."""
-    ours, theirs = result.row("lora"), result.row(PEFT_LORA)
-    if ours is None or theirs is None or ours.train_flops is None or not theirs.train_flops:
+    rows = _lora_rows(result)
+    if rows is None or rows[0].train_flops is None or not rows[1].train_flops:
         return None
+    ours, theirs = rows
     return ours.train_flops / theirs.train_flops, ours.activation_bytes / theirs.activation_bytes
 
 

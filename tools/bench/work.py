@@ -11,9 +11,6 @@ from __future__ import annotations
 
 from torch.utils.flop_counter import FlopCounterMode
 
-WORK = ("FLOPs of one forward and backward, counted by torch.utils.flop_counter (matrix products, convolutions, "
-        "attention; elementwise ops and the optimizer step not counted)")
-
 
 def counter() -> FlopCounterMode:
     """A context that counts the FLOPs run inside it (`.get_total_flops()` after); prints nothing."""

@@ -169,6 +169,7 @@ def method_view(catalog: Catalog, entry: MethodEntry, trainable: dict[str, int],
     ]
     variant_of = catalog.methods.get(entry.variant_of or "")
     variants = [m for m in catalog.methods.values() if m.variant_of == entry.id]
+    variant_links = {v.id: Link(v.name, relative(here, views.method_page(v.id))) for v in variants}
     count = trainable.get(entry.implementation or "")
     return {
         "name": entry.name,
@@ -179,9 +180,8 @@ def method_view(catalog: Catalog, entry: MethodEntry, trainable: dict[str, int],
         "links": [link for link in links if link and link.href],
         "path": [Link(n.name, relative(here, views.node_page(n.id))) for n in catalog.taxonomy.path(entry.category)],
         "variant_of": Link(variant_of.name, relative(here, views.method_page(variant_of.id))) if variant_of else None,
-        "variants": [Link(v.name, relative(here, views.method_page(v.id))) for v in variants],
-        "implemented_variants": [Link(v.name, relative(here, views.method_page(v.id))) for v in variants
-                                 if v.implementation],
+        "variants": [variant_links[v.id] for v in variants],
+        "implemented_variants": [variant_links[v.id] for v in variants if v.implementation],
         "applications": entry.tags.applications,
         "design": entry.tags.design,
         "added": added.isoformat() if added else None,
