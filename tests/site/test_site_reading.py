@@ -69,13 +69,14 @@ def _width(driver: webdriver.Chrome) -> int:
 
 @pytest.fixture
 def phone(browser: webdriver.Chrome) -> Iterator[webdriver.Chrome]:
-    browser.set_window_size(PHONE, 844)
-    inner = browser.execute_script("return window.innerWidth")
-    browser.set_window_size(PHONE + (PHONE - inner), 844)  # the viewport, not the window, is 390 px wide
+    # The viewport, not the window, is 390 px wide. Chromium's own emulation sets it exactly; resizing the window by
+    # the measured chrome width was flaky (a resize not yet applied gave an out-of-range width).
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                            {"width": PHONE, "height": 844, "deviceScaleFactor": 1, "mobile": False})
     try:
         yield browser
     finally:
-        browser.set_window_size(1400, 1000)
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
 def _phone_pages(out: Path, largest: int = 25, every: int = 6) -> list[Path]:
