@@ -217,3 +217,13 @@ def test_a_table_of_a_paper_without_catalog_entry_is_nobodys_own_paper() -> None
     noah = next(e for e in entries(CAT, CAT.benchmarks["vtab-1k"], VIT) if e.table.id == "noah-paper-vtab-1k"
                 and e.row.method == "noah")
     assert _own_paper(CAT, noah)
+
+
+@pytest.mark.parametrize("bench", ["vtab-1k", "fgvc"])
+def test_the_backbone_with_most_lines_comes_first(bench: str) -> None:
+    """The page opens on the benchmark's main setting, not on the alphabetically first backbone label (FGVC has a
+    bare 'ViT-B/16' board of one ablation table)."""
+    found = method_boards(CAT, CAT.benchmarks[bench], "x.md")
+    sizes = [len(b.lines) for b in found]
+    assert sizes == sorted(sizes, reverse=True) and found[0].backbone == VIT
+    assert [b.anchor for b in found] == [f"backbone-{n + 1}" for n in range(len(found))]

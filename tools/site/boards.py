@@ -256,10 +256,14 @@ def _line(catalog: Catalog, key: str, entries: list[Entry], columns: list[Column
 def method_boards(catalog: Catalog, bench: Benchmark, here: str) -> list[MethodBoard]:
     """One board per backbone of the benchmark, one line per method (or baseline) on it."""
     groups = lineage_groups(catalog)
-    backbones = sorted({t.backbone for t in catalog.results.values() if t.benchmark == bench.id})
+    found_on = {b: entries(catalog, bench, b) for b in {t.backbone for t in catalog.results.values()
+                                                        if t.benchmark == bench.id}}
+    # the backbone most lines are on first: the benchmark's main setting, not the alphabetically first label (a
+    # bare "ViT-B/16" of one ablation table would otherwise head the page)
+    backbones = sorted(found_on, key=lambda b: (-len({line_key(e.row) for e in found_on[b]}), b))
     boards = []
     for n, backbone in enumerate(backbones):
-        found = entries(catalog, bench, backbone)
+        found = found_on[backbone]
         by_key: dict[str, list[Entry]] = {}
         for e in sorted(found, key=lambda e: (KIND_ORDER[e.table.source.kind], e.ref)):
             by_key.setdefault(line_key(e.row), []).append(e)
