@@ -62,7 +62,8 @@ def _read(path: Path) -> dict[str, int]:
     return {k: v for k, v in data.items() if isinstance(v, int)} if isinstance(data, dict) else {}
 
 
-def _write(path: Path, data: dict[str, int]) -> None:
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write `data` as JSON, atomically; a folder that cannot be written is no error (the cache is then unused)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -86,5 +87,5 @@ def trainable_excluding_head(method_ids: list[str], model_name: str) -> dict[str
             cached[key] = parameter_counts(method_id, model_name).trainable_excluding_head
         out[method_id] = cached[key]
     if any(k not in _read(path) for k in cached):
-        _write(path, cached)
+        write_json(path, cached)
     return out

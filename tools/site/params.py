@@ -1,12 +1,14 @@
-"""Trainable parameters of each reference implementation on ViT-B/16, counted by the `methods` registry.
+"""Trainable parameters of each reference implementation on ViT-B/16, and the backbone families it supports.
 
-`methods.counting` builds the backbone on the meta device (shapes without memory or weights) and applies the
-method with `methods.apply`, so counting is fast and offline. torch is imported only when an entry names an
-implementation; the counts are cached on disk by method, config, code and versions (`methods._count_cache`), so
-a rebuild (`vpeft site serve`) counts nothing that did not change.
+Both come from the `methods` registry, which imports torch and timm (seconds). The site reads them from the
+registry snapshot (`methods._snapshot`), kept on disk beside the cached counts and keyed by the methods' code and
+the installed torch, timm and peft, so a rebuild (`vpeft site serve`, or a build after one) imports neither; a
+stale or missing snapshot is recomputed, counting on the meta device (shapes without memory or weights, offline).
 """
 
 from __future__ import annotations
+
+from ..methods._snapshot import registry_snapshot
 
 BACKBONE = "vit_base_patch16_224"
 BACKBONE_LABEL = "ViT-B/16 (timm vit_base_patch16_224; the classification head is not counted)"
@@ -16,23 +18,17 @@ def trainable_counts(implementations: set[str]) -> dict[str, int]:
     """Implementation id -> trainable parameters (head excluded) with the method's default config."""
     if not implementations:
         return {}
-    from .. import methods
-    from ..methods._count_cache import trainable_excluding_head
-
+    facts = registry_snapshot(BACKBONE).methods
     # methods needing an optional package (peft's tuners) are counted on demand (`vpeft params`), not at a build
-    counted = {m for m in implementations & set(methods.available()) if not methods.get(m).cls.requires}
-    return trainable_excluding_head(sorted(counted), BACKBONE)
+    return {m: n for m in sorted(implementations) if m in facts and (n := facts[m].trainable) is not None}
 
 
 def backbone_families(implementation: str) -> list[str]:
     """What each backbone family the implementation declares covers (`register(..., families=...)`), e.g.
     "swin: timm SwinTransformer (swin_*)"; empty for an id the registry does not have."""
-    from .. import methods
-    from ..methods._families import DESCRIPTIONS
-
-    if implementation not in methods.available():
-        return []
-    return [f"{f}: {DESCRIPTIONS[f]}" for f in methods.get(implementation).families]
+    snapshot = registry_snapshot(BACKBONE)
+    facts = snapshot.methods.get(implementation)
+    return [f"{f}: {snapshot.descriptions[f]}" for f in facts.families] if facts else []
 
 
 def usage_snippet(implementation: str) -> str:
