@@ -61,14 +61,21 @@ def output_overrides(config: Path, output: Path | None) -> dict[str, str]:
 
 @contextmanager
 def catalog_for_hook(catalog: str) -> Iterator[None]:
-    """Tell the mkdocs hook which catalog to read (it runs inside mkdocs, so an option cannot reach it)."""
+    """Tell the mkdocs hook which catalog to read (it runs inside mkdocs, so an option cannot reach it), and hand
+    it the catalog validated here, so that its first build does not load and validate the same files again."""
+    from ..catalog.service import valid_catalog
+    from ..site import handover
     from ..site.hook import CATALOG_ENV
 
+    before = handover.fingerprint(catalog)
+    # a bad catalog fails here with one line per problem, before mkdocs starts
+    handover.hand_over(catalog, before, valid_catalog(catalog))
     old = os.environ.get(CATALOG_ENV)
     os.environ[CATALOG_ENV] = str(Path(catalog).resolve())
     try:
         yield
     finally:
+        handover.drop()
         if old is None:
             os.environ.pop(CATALOG_ENV, None)
         else:
@@ -118,10 +125,7 @@ def build_site(config: Path, output: Path | None, catalog: str, force: bool = Fa
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..catalog.service import valid_catalog
-
     config = config_file()
-    valid_catalog(args.catalog)  # a bad catalog fails here with one line per problem, before mkdocs starts
     if args.site_command == "build":
         _log_to_stderr(logging.WARNING)
         out = build_site(config, Path(args.output) if args.output else None, args.catalog, args.force)

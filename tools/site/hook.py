@@ -74,11 +74,16 @@ def on_config(config: MkDocsConfig, **_: Any) -> MkDocsConfig:
 def on_files(files: Files, config: MkDocsConfig, **_: Any) -> Files:
     global _content
     from vpeft.catalog.service import valid_catalog
+    from vpeft.site import handover
 
     try:
         folder = catalog_dir(config)
+        # `vpeft site` validated the catalog already (for the first build, unless a file changed since)
+        catalog = handover.take(folder)
+        if catalog is None:
+            catalog = valid_catalog(str(folder))
         # the committed cost results of the catalog's repository (none outside a clone)
-        _content = render_site(valid_catalog(str(folder)), info=_info, results=load_results(folder.resolve().parent))
+        _content = render_site(catalog, info=_info, results=load_results(folder.resolve().parent))
     except UserError as exc:
         if not (_serving and _content is not None):
             raise PluginError(f"vpeft: {exc}") from None
