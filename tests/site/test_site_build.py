@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import subprocess
+import sys
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
 from markupsafe import escape
+from vpeft.catalog import service
 from vpeft.catalog.derived import aggregates, row_ppt
 from vpeft.catalog.service import valid_catalog
+from vpeft.cli import main
+from vpeft.methods import _snapshot
 
 from tests.conftest import CATALOG, ROOT
-from tests.site.conftest import TEST_SITE_URL, Built, read_page, read_site
+from tests.site.conftest import TEST_REPO_URL, TEST_SITE_URL, Built, read_page, read_site
 
 SITE_PATH = urlsplit(TEST_SITE_URL).path.rstrip("/")  # "/vpeft": the root of the site's absolute links
 
@@ -195,3 +202,44 @@ def test_the_sweep_page_is_built_and_in_the_navigation(real_site: Built) -> None
     assert "ray start --head" in page and "When a node dies" in page and "torchrun --nproc_per_node" in page
     home = (real_site.out / "index.html").read_text(encoding="utf-8")
     assert 'href="sweep.html"' in home  # the navigation of every page links it
+
+
+def test_site_build_loads_and_validates_the_catalog_once(small_catalog: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command validates before mkdocs starts and hands that catalog to the hook (about a second saved)."""
+    monkeypatch.chdir(ROOT)  # `vpeft site` reads ./mkdocs.yml
+    loads: list[str] = []
+    real = service.load_catalog
+    monkeypatch.setattr(service, "load_catalog", lambda root: loads.append(str(root)) or real(root))
+    assert main(["--catalog", str(small_catalog), "site", "build", "-o", str(tmp_path / "out")]) == 0
+    assert loads == [str(small_catalog)]
+    assert (tmp_path / "out" / "method" / "alpha.html").is_file()
+
+
+# `vpeft site build` in a fresh process, saying at exit whether torch or timm was imported
+_BUILD_AND_REPORT = """
+import atexit, sys
+atexit.register(lambda: print("imported:", sorted(m for m in ("torch", "timm") if m in sys.modules)))
+from vpeft.cli import main
+sys.exit(main(["site", "build", "-o", sys.argv[1]]))
+"""
+
+
+def test_a_build_with_a_warm_cache_never_imports_torch(real_site: Built, tmp_path: Path) -> None:
+    """The registry's facts the site shows come from the on-disk snapshot (torch and timm cost ~4 s to import)."""
+    cache = tmp_path / "cache"
+    shutil.copytree(os.environ["VPEFT_CACHE_DIR"], cache)  # warmed by the first build (`real_site`)
+    assert (cache / _snapshot.SNAPSHOT_FILE).is_file()
+    env = {**os.environ, "VPEFT_CACHE_DIR": str(cache), "NO_MKDOCS_2_WARNING": "1", "VPEFT_REPO_URL": TEST_REPO_URL,
+           "VPEFT_SITE_URL": TEST_SITE_URL}
+    env.pop("VPEFT_CATALOG", None)
+    run = subprocess.run([sys.executable, "-c", _BUILD_AND_REPORT, str(tmp_path / "out")], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "imported: []" in run.stdout
+    # and it shows what the build that imported the registry showed (counts, families)
+    implemented = [m for m, e in CAT.methods.items() if e.implementation]
+    assert len(implemented) > 20
+    different = [m for m in implemented if (tmp_path / "out" / "method" / f"{m}.html").read_bytes()
+                 != (real_site.out / "method" / f"{m}.html").read_bytes()]
+    assert not different
