@@ -1,4 +1,7 @@
-"""Parameter counts cached on disk, so the site (which shows one count per implementation) rebuilds at once.
+"""Parameter counts cached on disk, so that no count is made twice (counting a method builds a backbone).
+
+The site reads its counts from the registry snapshot (`_snapshot`, in the same folder), which counts through this
+cache whenever it is recomputed (e.g. the snapshot file was lost, or is wanted for another backbone).
 
 A count depends on the method's code and config, the backbone and the timm/torch versions (and, for a method
 whose layers come from another package such as peft's tuners, that package's version): the cache key holds

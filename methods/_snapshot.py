@@ -2,7 +2,7 @@
 
 The site shows, per implementation, whether the registry has it, the backbone families it supports and its
 trainable parameters on one backbone. Reading those from the registry imports every method module, hence torch and
-timm (about 4 s of a 10 s build), although they change only when the methods' code or the installed torch, timm
+timm (seconds, a third of a build), although they change only when the methods' code or the installed torch, timm
 or peft change. So the snapshot is keyed by exactly those, read without importing them: the digest of this
 package's source files (`_count_cache.code_digest`) and the versions from the installed distributions' metadata.
 It lies next to the counts (`_count_cache.cache_dir`); a missing, stale or damaged snapshot is recomputed from the
