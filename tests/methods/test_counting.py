@@ -28,6 +28,23 @@ def test_meta_model_allocates_nothing() -> None:
     assert all(p.is_meta for p in model.parameters())
 
 
+@pytest.mark.parametrize("name", [TINY, "convnext_atto", "swin_tiny_patch4_window7_224"])
+def test_meta_model_has_the_real_models_parameters(name: str) -> None:
+    """Skipping initialisation on meta (ViTs) or not (families without the option) changes no parameter."""
+    def shapes(model: nn.Module) -> dict[str, tuple[int, ...]]:
+        return {k: tuple(p.shape) for k, p in model.named_parameters()}
+
+    assert shapes(meta_model(name)) == shapes(timm.create_model(name, pretrained=False))
+
+
+def test_meta_vit_skips_initialisation(monkeypatch: pytest.MonkeyPatch) -> None:
+    from timm.models.vision_transformer import VisionTransformer
+
+    monkeypatch.setattr(VisionTransformer, "init_weights", lambda *a, **k: pytest.fail("initialised a meta ViT"))
+    meta_model(TINY)
+    assert meta_model(TINY, weight_init="skip") is not None  # an explicit option is passed through
+
+
 def test_unknown_model() -> None:
     with pytest.raises(UnknownModelError, match="unknown timm model 'no_such_vit'"):
         parameter_counts("lora", "no_such_vit")
