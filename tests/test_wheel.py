@@ -8,6 +8,7 @@ and `pip check` must pass.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -28,17 +29,35 @@ MIN_SETUPTOOLS = Version("77")  # = [build-system] requires: SPDX `license = "MI
 TORCHVISION_MINOR_OFFSET = 15
 
 
-@pytest.fixture(scope="module")
-def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("dist")
-    # Build with the installed setuptools when it is new enough for pyproject.toml (no download); otherwise (an old
-    # one seeded into a virtual environment) pip's isolated build fetches a current one from PyPI.
-    isolation = ["--no-isolation"] if Version(version("setuptools")) >= MIN_SETUPTOOLS else []
-    proc = subprocess.run([sys.executable, "-m", "build", *isolation, "--outdir", str(out), str(ROOT)],
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "WARNING" not in proc.stdout + proc.stderr, "the build warns: " + (proc.stdout + proc.stderr)[-3000:]
+def build_once(shared: Path) -> Path:
+    """The sdist and wheel, built by the first xdist worker that asks; the others wait on the lock and reuse them.
+
+    Two builds at once race in ROOT: each makes the release tree ROOT/vpeft-X.Y.Z and deletes it after taring, so the
+    other's tar finds files gone (CI failed so: "No such file or directory: 'vpeft-0.2.0/tools/readme/render.py'").
+    """
+    out = shared / "vpeft-dist"
+    with open(shared / "vpeft-dist.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also when a build fails
+        if not (out / "built").exists():
+            out.mkdir(exist_ok=True)
+            for old in out.iterdir():  # a failed earlier try
+                old.unlink()
+            # Build with the installed setuptools when it is new enough for pyproject.toml (no download); otherwise
+            # (an old one seeded into a virtual environment) pip's isolated build fetches a current one from PyPI.
+            isolation = ["--no-isolation"] if Version(version("setuptools")) >= MIN_SETUPTOOLS else []
+            proc = subprocess.run([sys.executable, "-m", "build", *isolation, "--outdir", str(out), str(ROOT)],
+                                  capture_output=True, text=True)
+            assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+            assert "WARNING" not in proc.stdout + proc.stderr, "the build warns: " + (proc.stdout + proc.stderr)[-3000:]
+            (out / "built").touch()
     return out
+
+
+@pytest.fixture(scope="session")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.getbasetemp()
+    # Under xdist each worker's base is <session>/popen-gwN; their parent is this session's, shared by all workers.
+    return build_once(base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base)
 
 
 def wheel_file(dist: Path) -> Path:
