@@ -120,8 +120,11 @@ def test_merge_after_training(method_id: str, variant: str) -> None:
         before = model(x)
         methods.merge(model)
         after = model(x)
-    assert not torch.equal(before, make_vit(variant)(x)), f"{method_id} on {variant}: training left the model unchanged"
-    torch.testing.assert_close(after, before, atol=1e-5, rtol=0)
+    moved = (before - make_vit(variant)(x)).abs().max().item()
+    # The tolerance allows float32 rounding, which differs between CPUs (FourierFT's inverse FFT moved 2e-5 on an
+    # AMD EPYC); training must move the output far beyond it, or a wrong merge could hide under it.
+    assert moved > 1e-3, f"{method_id} on {variant}: training moved the output by only {moved:.2e}"
+    torch.testing.assert_close(after, before, atol=1e-5, rtol=1e-4)
     fresh = make_vit(variant)
     assert list(model.state_dict()) == list(fresh.state_dict()), (
         f"{method_id}: merge() must leave exactly the backbone's tensors; extra: "
