@@ -38,7 +38,8 @@ def code_digest() -> str:
     return digest.hexdigest()[:16]
 
 
-def _version(distribution: str) -> str:
+def installed_version(distribution: str) -> str:
+    """The installed version of a distribution, or "not installed" (read from metadata, without importing it)."""
     try:
         return importlib.metadata.version(distribution)
     except importlib.metadata.PackageNotFoundError:
@@ -51,7 +52,7 @@ def cache_key(method_id: str, model_name: str, config: dict[str, Any]) -> str:
 
     from .registry import get
 
-    requires = [f"{d} {_version(d)}" for d in get(method_id).cls.requires]  # peft's version for bridged tuners
+    requires = [f"{d} {installed_version(d)}" for d in get(method_id).cls.requires]  # peft's version for bridged tuners
     parts = [method_id, model_name, json.dumps(config, sort_keys=True, default=str), timm.__version__,
              torch.__version__, code_digest(), *requires]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()

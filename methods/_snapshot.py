@@ -55,7 +55,7 @@ _memo: dict[tuple[Path, str], RegistrySnapshot] = {}
 
 def snapshot_key(model_name: str) -> str:
     parts = [str(FORMAT), model_name, _count_cache.code_digest(),
-             *(f"{d} {_count_cache._version(d)}" for d in DISTRIBUTIONS)]
+             *(f"{d} {_count_cache.installed_version(d)}" for d in DISTRIBUTIONS)]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
