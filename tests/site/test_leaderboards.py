@@ -227,3 +227,36 @@ def test_the_backbone_with_most_lines_comes_first(bench: str) -> None:
     sizes = [len(b.lines) for b in found]
     assert sizes == sorted(sizes, reverse=True) and found[0].backbone == VIT
     assert [b.anchor for b in found] == [f"backbone-{n + 1}" for n in range(len(found))]
+
+
+def test_methods_without_a_paper_number_are_asked_for() -> None:
+    """A board names its methods that only a benchmark or a reproduction backs, never a baseline, a method with a
+    paper number, or a row no catalog method owns; the page asks for their page and table."""
+    from dataclasses import replace
+
+    from vpeft.site.boards import Column, Line, MethodBoard, SourceCell, wanted
+    from vpeft.site.views import Cell, Link
+
+    def line(name: str, kind: str, paper: bool, bench: bool, method: str | None = "m") -> Line:
+        def cell(source: str) -> SourceCell:
+            return SourceCell(source, Cell("50.0", "50.0"), Cell(""), Link("s", None), name, None, "unknown",
+                              "unknown", None, Cell(""), [])
+        return Line(name, Link(name, f"method/{name}.html"), kind, Cell(""),
+                    [cell("paper") if paper else None, cell("benchmark") if bench else None], method=method)
+
+    columns = [Column("paper", "Paper-reported", None), Column("benchmark", "V-PETL Bench", "t")]
+    board = MethodBoard("B", "b", "m", columns, [
+        line("Zeta", "method", False, True), line("alpha", "method", False, True), line("Has", "method", True, True),
+        line("Full", "baseline", False, True, None), line("odd row", "unidentified", False, True, None)])
+    assert [link.text for link in wanted(board)] == ["alpha", "Zeta"]
+    no_paper_column = MethodBoard("B", "b", "m", columns[1:], [replace(ln, cells=ln.cells[1:]) for ln in board.lines])
+    assert [link.text for link in wanted(no_paper_column)] == ["alpha", "Has", "Zeta"]
+
+    [vit] = [b for b in method_boards(CAT, CAT.benchmarks["vtab-1k"], "x.md") if b.backbone == VIT]
+    asked = {link.text for link in vit.wanted}
+    with_paper = {ln.name.text for ln in vit.lines if ln.cells[0] is not None}
+    assert asked and not asked & with_paper
+    assert {CAT.methods[m].name for m in ("dtl", "gps", "sct")} <= asked, asked  # V-PETL Bench rows only
+    board_html = _board_html(VTAB, VIT)
+    assert 'class="vpeft-wanted"' in board_html and "vpeft results new --method ID --benchmark vtab-1k" in board_html
+    assert 'href="../contributing.html#result-tables"' in board_html

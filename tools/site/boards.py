@@ -133,6 +133,7 @@ class MethodBoard:
     lines: list[Line]
     rank_by: int = 0  # the column the rank follows: the one with the most numbers, paper-reported on a tie
     plots: list[Plot] = field(default_factory=list)  # filled by the renderer: paper-reported first
+    wanted: list[Link] = field(default_factory=list)  # its methods without a paper-reported number, by name
     files: list[Link] = field(default_factory=list)  # its CSV and JSON downloads, filled by the renderer
 
 
@@ -269,8 +270,18 @@ def method_boards(catalog: Catalog, bench: Benchmark, here: str) -> list[MethodB
             by_key.setdefault(line_key(e.row), []).append(e)
         columns = _columns(found)
         lines = [_line(catalog, k, v, columns, groups, here) for k, v in by_key.items()]
-        boards.append(ranked(MethodBoard(backbone, f"backbone-{n + 1}", headline_label(bench), columns, lines)))
+        board = ranked(MethodBoard(backbone, f"backbone-{n + 1}", headline_label(bench), columns, lines))
+        boards.append(replace(board, wanted=wanted(board)))
     return boards
+
+
+def wanted(board: MethodBoard) -> list[Link]:
+    """The methods on the board that no paper-reported number backs yet (only a benchmark's or a reproduction's):
+    the page asks contributors for the page and table that print one."""
+    paper = [i for i, col in enumerate(board.columns) if col.kind == "paper"]
+    lacking = {ln.name for ln in board.lines
+               if ln.method is not None and ln.kind == "method" and all(ln.cells[i] is None for i in paper)}
+    return sorted(lacking, key=lambda link: link.text.casefold())
 
 
 def _value(line: Line, column: int) -> float | None:

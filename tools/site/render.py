@@ -342,7 +342,7 @@ def leaderboard_page(catalog: Catalog, bench: Benchmark, files: dict[str, str]) 
     body = render(
         "leaderboard.html.j2", bench=bench, groups=groups, averaged_note=Markup(note),
         index_href=relative(here, "leaderboards.md"), method_boards=method_boards,
-        compare_href=relative(here, compare.PAGE),
+        compare_href=relative(here, compare.PAGE), contributing_href=relative(here, "contributing.md"),
         mean_label=boards.headline_label(bench),
     )
     return page(f"{bench.name} leaderboard", body, hide=("navigation",))  # toc: each backbone and table
