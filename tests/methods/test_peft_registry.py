@@ -56,7 +56,7 @@ def test_stored_options_are_the_installed_peft_config_fields() -> None:
 
 def test_count_cache_key_holds_the_peft_version(monkeypatch: pytest.MonkeyPatch) -> None:
     keys = {m: _count_cache.cache_key(m, "vit_base_patch16_224", {}) for m in ("vera", "lora")}
-    monkeypatch.setattr(_count_cache, "_version", lambda dist: "0.0.0-other")
+    monkeypatch.setattr(_count_cache, "installed_version", lambda dist: "0.0.0-other")
     assert _count_cache.cache_key("vera", "vit_base_patch16_224", {}) != keys["vera"]
     assert _count_cache.cache_key("lora", "vit_base_patch16_224", {}) == keys["lora"]  # needs no peft
 

@@ -76,8 +76,8 @@ def test_edited_code_or_another_version_recomputes(cache_dir: Path, computed: li
     elif changed == "backbone":
         model = "vit_small_patch16_224"
     else:
-        real = _count_cache._version
-        monkeypatch.setattr(_count_cache, "_version", lambda d: "0.0.0-other" if d == changed else real(d))
+        real = _count_cache.installed_version
+        monkeypatch.setattr(_count_cache, "installed_version", lambda d: "0.0.0-other" if d == changed else real(d))
     assert _snapshot.registry_snapshot(model).key != before
     assert computed == [MODEL, model]
 
