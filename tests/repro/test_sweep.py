@@ -1,4 +1,4 @@
-"""`vpeft sweep` on a local Ray instance with 2 CPUs: a smoke sweep (2 tasks x 2 learning rates x 2 seeds) is killed
+"""`vpeft sweep` on a local Ray instance with 2 CPUs: a smoke sweep (1 task x 2 learning rates x 2 seeds) is killed
 in the middle, resumed, and ends with the same records as the single-process `vpeft reproduce` of the same command."""
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ from vpeft.repro.sweep import check_address
 
 from tests.conftest import CATALOG
 
-TASKS = "svhn,clevr_count"  # both keep VPT's val200 grid (eurosat's per-task rule is last-epoch)
+# svhn keeps VPT's val200 grid (eurosat's per-task rule is last-epoch); one task: a second one adds 10 s to every
+# phase of the test and tests nothing the first does not
+TASKS = "svhn"
 # 2 epochs (warm-up 1) instead of the smoke's 3: the same pipeline, a third less time
 RUN = ["vpt", "--smoke", "--tasks", TASKS, "--seeds", "1,2", "--set", "epochs=2", "--no-progress"]
 
@@ -89,8 +91,8 @@ def test_a_killed_sweep_resumes_to_the_records_of_a_single_run(smoke_ready: Path
     text = resumed.communicate(timeout=900)[0]
     assert resumed.returncode == 0, text
     assert {p: p.stat().st_mtime_ns for p in kept} == kept, "finished grid points were trained again"
-    assert "per task:" in text and "svhn: 6/6 jobs" in text and "clevr_count: 6/6 jobs" in text, text
-    assert len(_grid_done(out)) == 8  # 2 tasks x 2 learning rates x 2 seeds
+    assert "per task:" in text and "svhn: 6/6 jobs" in text, text
+    assert len(_grid_done(out)) == 4  # 1 task x 2 learning rates x 2 seeds
 
     single = tmp_path / "single"
     code = main(["--catalog", str(CATALOG), "reproduce", *RUN, "--data-root", str(smoke_ready),
@@ -104,7 +106,7 @@ def test_a_killed_sweep_resumes_to_the_records_of_a_single_run(smoke_ready: Path
     assert main(["--catalog", str(CATALOG), "sweep", *RUN, "--data-root", str(smoke_ready), "--weights",
                  str(smoke_ready / smoke.BACKBONE_FILE), "--out", str(out), "--dry-run"]) == 0
     shown = capsys.readouterr().out
-    assert "sweep jobs: 12 (8 grid, 4 retrain); already done in" in shown and shown.rstrip().endswith(": 12")
+    assert "sweep jobs: 6 (4 grid, 2 retrain); already done in" in shown and shown.rstrip().endswith(": 6")
     assert f"chosen on val200: svhn seed 1: lr {chosen['lr']:g}, weight decay {chosen['weight_decay']:g}" in shown
 
 
