@@ -11,8 +11,9 @@ with "aot_eager" 529 s (11-58 s each); with inductor (g++) all 22 pass in about 
 (full 13 s, VPT-Shallow 37 s, FacT 70 s, Mona 73 s, Convpass 139 s, GLoRA and SSF 397 s together).
 
 So that CI stays within its time: every native method compiles through "aot_eager" (dynamo's graph capture and
-AOTAutograd, where a method's Python can break compilation), and two methods through inductor as well, to show
-the generated-kernel path works end to end. The peft-bridged tuners are peft's own modules (peft tests its
+AOTAutograd, where a method's Python can break compilation), and one method (VPT-Shallow, whose prompt tokens
+change the sequence length) through inductor as well, to show the generated-kernel path works end to end; LoRA
+through inductor took 47 s of a 2-core CI run and showed nothing more. The peft-bridged tuners are peft's own modules (peft tests its
 tuners), so they are left out. VPEFT_COMPILE_BACKEND=inductor runs every native method through inductor.
 """
 
@@ -54,6 +55,6 @@ def test_compiled_model_equals_eager(method_id: str) -> None:
 
 @pytest.mark.slow
 @pytest.mark.skipif(INDUCTOR is None, reason="no C++ compiler (g++/c++): inductor cannot generate CPU kernels")
-@pytest.mark.parametrize("method_id", ["lora", "vpt-shallow"])
+@pytest.mark.parametrize("method_id", ["vpt-shallow"])
 def test_inductor_compiles_and_equals_eager(method_id: str) -> None:
     _compiled_equals_eager(method_id, "inductor")
