@@ -13,8 +13,9 @@ with "aot_eager" 529 s (11-58 s each); with inductor (g++) all 22 pass in about 
 So that CI stays within its time: every native method compiles through "aot_eager" (dynamo's graph capture and
 AOTAutograd, where a method's Python can break compilation), and one method (VPT-Shallow, whose prompt tokens
 change the sequence length) through inductor as well, to show the generated-kernel path works end to end; LoRA
-through inductor took 47 s of a 2-core CI run and showed nothing more. The peft-bridged tuners are peft's own modules (peft tests its
-tuners), so they are left out. VPEFT_COMPILE_BACKEND=inductor runs every native method through inductor.
+through inductor took 47 s of a 2-core CI run and showed nothing more. The peft-bridged tuners are peft's own
+modules (peft tests its tuners), so they are left out. VPEFT_COMPILE_BACKEND=inductor runs every native method
+through inductor.
 """
 
 from __future__ import annotations
