@@ -219,7 +219,8 @@ def method_pages(catalog: Catalog, trainable: dict[str, int], added: dict[str, d
             results_files=exports.links(table, here) if view["results"] else [],
             compare_href=relative(here, compare.PAGE) + f"?m={quote(entry.id)}",
         )
-        out[here] = page(entry.name, body, meta=search_meta(catalog, entry))
+        # no navigation sidebar (the tabs name the sections): its width goes to the results table's nine columns
+        out[here] = page(entry.name, body, hide=("navigation",), meta=search_meta(catalog, entry))
     return out
 
 

@@ -377,6 +377,42 @@ class MethodResult:
     lineage: str
     note: str | None = None
     read_in: str | None = None  # where the digits were read when not on the source page
+    source_short: str = ""  # what the cell shows: the source's name without its author list, and the table
+    lineage_short: str = ""  # the lineage without its evidence (the evidence opens on demand)
+    protocol_short: str = ""  # the stated fields, then the names of those not stated
+    note_collapsed: bool = False  # a long note opens on demand instead of stretching its row
+
+
+# a row's note longer than this opens on demand: in the narrow Result column a 500-character note made its row a
+# screen tall
+NOTE_INLINE_CHARS = 60
+
+
+def short_source_name(name: str) -> str:
+    """The source's name without its first parenthesised part (the author list and venue): 'HTA (Dong, Sun, ...,
+    NeurIPS 2024)' -> 'HTA'; 'Consolidator (Hao, ...) – official repository README' -> 'Consolidator – official
+    repository README'. The full name stays in the cell's title and in the downloads."""
+    start = name.find(" (")
+    if start < 0:
+        return name
+    depth = 0
+    for i in range(start + 1, len(name)):
+        depth += {"(": 1, ")": -1}.get(name[i], 0)
+        if depth == 0:
+            return (name[:start] + name[i + 1:]).strip() or name
+    return name  # unbalanced: keep it whole
+
+
+def protocol_brief(protocol: Protocol) -> str:
+    """The stated protocol fields, then the names of those not stated: the same facts as protocol_text, shorter."""
+    fields = [("checkpoint", protocol.checkpoint), ("image size", protocol.image_size),
+              ("model selection", protocol.model_selection), ("seeds", protocol.seeds),
+              ("augmentation", protocol.augmentation)]
+    stated = ", ".join(f"{what} {value}" for what, value in fields if value is not None)
+    missing = ", ".join(what for what, value in fields if value is None)
+    if not missing:
+        return stated
+    return f"{stated}; not stated: {missing}" if stated else f"not stated: {missing}"
 
 
 def family_ids(catalog: Catalog, entry: MethodEntry) -> set[str]:
@@ -396,6 +432,7 @@ def method_results(catalog: Catalog, entry: MethodEntry, here: str) -> list[Meth
                 continue
             member = catalog.methods[row.method]
             table_name = f" ({table.source.table})" if table.source.table else ""
+            short_table = f", {table.source.table}" if table.source.table else ""
             out.append(
                 MethodResult(
                     benchmark=Link(bench.name, relative(here, leaderboard_page(bench.id)) + f"#{table.id}"),
@@ -411,6 +448,10 @@ def method_results(catalog: Catalog, entry: MethodEntry, here: str) -> list[Meth
                     lineage=lineage_text(row),
                     note=row.note,
                     read_in=table.source.read_in,
+                    source_short=short_source_name(source_link(table).text) + short_table,
+                    lineage_short=lineage_text(row, short=True),
+                    protocol_short=protocol_brief(table.protocol_of(row)),
+                    note_collapsed=row.note is not None and len(row.note) > NOTE_INLINE_CHARS,
                 )
             )
     return sorted(out, key=lambda r: (r.source_kind, r.benchmark.text, r.backbone, r.source.text))
