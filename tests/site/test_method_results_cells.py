@@ -77,3 +77,28 @@ def test_the_cells_escape_what_the_yaml_says(catalog: Catalog) -> None:
     page = method_pages(_hostile(catalog, "moment-probing-paper-fgvc-repo", f"{bad} ({bad})", bad * 10), {}, {}, None,
                         {})["method/moment-probing.md"]
     assert bad not in page and escape(bad) in page
+
+
+def test_the_leaderboard_names_sources_short_with_the_full_name_on_hover(catalog: Catalog) -> None:
+    from vpeft.site.render import leaderboard_page
+
+    page = leaderboard_page(catalog, catalog.benchmarks["vtab-1k"], {})
+    usb = catalog.results["usb-repo-vtab-1k-final-runs"].source.name
+    # the benchmark column of the per-method board: one short line, the whole name as its title
+    assert f'title="{escape(usb)}">Unifying PETL study</th>' in page
+    # a table's heading in the per-task view (the page's table of contents reads it) and a per-method board cell
+    hta = catalog.results["hta-paper-vtab-1k-swin-b"]
+    assert f'<h3 id="{hta.id}">{hta.backbone} · <a href="{hta.source.url}" rel="noopener nofollow" title="' in page
+    assert f'">HTA, {escape(hta.source.table)}</a></h3>' in page
+    assert ">qGOFT, Table 3</a>, row “qGOFT”" in page
+
+
+def test_the_table_heading_escapes_the_source_name(catalog: Catalog) -> None:
+    from vpeft.site.render import leaderboard_page
+
+    bad = "<img src=x onerror=alert(1)>"
+    table = catalog.results["hta-paper-vtab-1k-swin-b"]
+    changed = table.model_copy(update={"source": table.source.model_copy(update={"name": f"{bad} ({bad})"})})
+    hostile = catalog.model_copy(update={"results": {**catalog.results, table.id: changed}})
+    page = leaderboard_page(hostile, hostile.benchmarks["vtab-1k"], {})
+    assert bad not in page and escape(bad) in page

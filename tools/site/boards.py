@@ -23,7 +23,17 @@ from ..catalog.models import Benchmark, Catalog, ResultRow, ResultTable
 from ..catalog.names import clean_label
 from ..catalog.result_checks import recompute
 from .links import relative, safe_url
-from .views import Cell, Link, fmt, fmt_params, leaderboard_page, mark_columns, method_page
+from .views import (
+    Cell,
+    Link,
+    fmt,
+    fmt_params,
+    leaderboard_page,
+    mark_columns,
+    method_page,
+    short_source,
+    short_source_name,
+)
 
 BASELINES = {"full-fine-tuning": "Full fine-tuning", "linear-probing": "Linear probing", "partial-1": "Partial-1",
              "mlp-3": "MLP-3", "frozen-backbone": "Frozen backbone"}
@@ -104,6 +114,7 @@ class SourceCell:
     diff: Cell  # this value minus the paper-reported one; empty for copies and for the paper cell itself
     repeated_in: list[Link]  # other tables printing the same numbers (the paper cell lists them)
     read_in: str | None = None  # where the digits were read when not on the source page
+    source_short: str = ""  # what the cell shows of `source`: its short name and table (the full text on hover)
 
 
 @dataclass(frozen=True)
@@ -122,6 +133,7 @@ class Column:
     kind: str
     title: str
     table: str | None  # the table of a benchmark column; None for the paper and reproduced columns
+    full: str = ""  # the source's whole name, shown on hover over a shortened title
 
 
 @dataclass(frozen=True)
@@ -212,14 +224,21 @@ def _cell(catalog: Catalog, entry: Entry, paper: Entry | None, groups: dict[RowR
                           relative(here, leaderboard_page(catalog.results[r.table].benchmark)) + f"#{r.table}")
                      for r in repeated],
         read_in=entry.table.source.read_in,
+        source_short=short_source(entry.table),
     )
+
+
+def _column_title(name: str) -> str:
+    """A benchmark column's heading: 'Unifying PETL study (arXiv 2409.16434): final-run outputs stored in its
+    official repository' -> 'Unifying PETL study' (one line in a heading that does not wrap)."""
+    return short_source_name(name).split(": ")[0]
 
 
 def _columns(entries: list[Entry]) -> list[Column]:
     bench_tables = sorted({e.table.id: e.table for e in entries if e.table.source.kind == "benchmark"}.values(),
                           key=lambda t: t.id)
     return [Column("paper", "Paper-reported", None),
-            *(Column("benchmark", t.source.name, t.id) for t in bench_tables),
+            *(Column("benchmark", _column_title(t.source.name), t.id, t.source.name) for t in bench_tables),
             Column("reproduced", "Reproduced (vpeft)", None)]
 
 

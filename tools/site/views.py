@@ -241,6 +241,7 @@ class Board:
     printed_mean: str | None = None
     table_notes: list[str] = field(default_factory=list)
     files: list[Link] = field(default_factory=list)  # its CSV and JSON downloads
+    source_short: str = ""  # the heading's text: the source without its author list, and the table
 
 
 PRINTED_MEAN = {"task-mean": "mean of the task scores", "mean-of-group-means": "mean of the group means"}
@@ -348,6 +349,7 @@ def board(catalog: Catalog, table: ResultTable, bench: Benchmark, here: str) -> 
         table=table.source.table,
         read_in=table.source.read_in,
         protocol=protocol_text(table.protocol),
+        source_short=short_source(table),
         printed_mean=PRINTED_MEAN.get(table.printed_mean or ""),
         table_notes=list(table.notes),
     )
@@ -403,6 +405,11 @@ def short_source_name(name: str) -> str:
     return name  # unbalanced: keep it whole
 
 
+def short_source(table: ResultTable) -> str:
+    """'HTA, Table 2': the source's short name and the table, where a cell or heading names a table."""
+    return short_source_name(source_link(table).text) + (f", {table.source.table}" if table.source.table else "")
+
+
 def protocol_brief(protocol: Protocol) -> str:
     """The stated protocol fields, then the names of those not stated: the same facts as protocol_text, shorter."""
     fields = [("checkpoint", protocol.checkpoint), ("image size", protocol.image_size),
@@ -432,7 +439,6 @@ def method_results(catalog: Catalog, entry: MethodEntry, here: str) -> list[Meth
                 continue
             member = catalog.methods[row.method]
             table_name = f" ({table.source.table})" if table.source.table else ""
-            short_table = f", {table.source.table}" if table.source.table else ""
             out.append(
                 MethodResult(
                     benchmark=Link(bench.name, relative(here, leaderboard_page(bench.id)) + f"#{table.id}"),
@@ -448,7 +454,7 @@ def method_results(catalog: Catalog, entry: MethodEntry, here: str) -> list[Meth
                     lineage=lineage_text(row),
                     note=row.note,
                     read_in=table.source.read_in,
-                    source_short=short_source_name(source_link(table).text) + short_table,
+                    source_short=short_source(table),
                     lineage_short=lineage_text(row, short=True),
                     protocol_short=protocol_brief(table.protocol_of(row)),
                     note_collapsed=row.note is not None and len(row.note) > NOTE_INLINE_CHARS,
