@@ -61,6 +61,21 @@ def fmt(value: float | None, digits: int = 2) -> Cell:
     return Cell(f"{value:.{digits}f}", repr(round(value, 6)))
 
 
+def printed_text(value: float) -> str:
+    """A stored score with every decimal it holds and at least one: 54.0 -> '54.0', 62.12 -> '62.12', 88.5 -> '88.5'.
+    One fixed precision would round a two-decimal source (V-PETL Bench's 62.12 showed as 62.1) or pad a one-decimal
+    one, and '{:g}' drops a printed '.0' (54.0 showed as 54)."""
+    frac = repr(round(value, 6)).partition(".")[2].rstrip("0")
+    return f"{value:.{max(1, len(frac) if frac.isdigit() else 1)}f}"
+
+
+def fmt_score(value: float | None) -> Cell:
+    """A score as its source prints it (see printed_text); sorted by its value."""
+    if value is None:
+        return Cell(DASH, "")
+    return Cell(printed_text(value), repr(round(value, 6)))
+
+
 def fmt_params(value: float | None) -> Cell:
     if value is None:
         return Cell(DASH, "")
@@ -311,7 +326,7 @@ def board_cells(row: ResultRow, bench: Benchmark) -> list[Cell]:
         cells.append(fmt(row_ppt(row, bench)))
     else:
         cells += [fmt(task_ppt(row, t.id)) for t in bench.tasks]
-    return cells + [fmt(row.scores.get(t.id), 1) for t in bench.tasks]
+    return cells + [fmt_score(row.scores.get(t.id)) for t in bench.tasks]
 
 
 def board(catalog: Catalog, table: ResultTable, bench: Benchmark, here: str) -> Board:
@@ -474,8 +489,8 @@ def result_summary(row: ResultRow, bench: Benchmark) -> str:
         printed = row.published.group_means
         if not parts and printed:
             # a table that prints only group means: show them as printed (no per-task scores to average)
-            parts.append("group means as printed: " + ", ".join(f"{g}: {v:g}" for g, v in printed.items()))
+            parts.append("group means as printed: " + ", ".join(f"{g}: {printed_text(v)}" for g, v in printed.items()))
         if not parts and row.published.mean is not None:
-            parts.append(f"average as printed: {row.published.mean:g}")
+            parts.append(f"average as printed: {printed_text(row.published.mean)}")
         return "; ".join(parts) or "no scores stored"
-    return "; ".join(f"{t.name}: {fmt(row.scores.get(t.id), 1).text}" for t in bench.tasks)
+    return "; ".join(f"{t.name}: {fmt_score(row.scores.get(t.id)).text}" for t in bench.tasks)
