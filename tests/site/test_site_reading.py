@@ -127,13 +127,14 @@ def test_reading_aids_cost_little_on_the_largest_page(browser: webdriver.Chrome,
     times: dict[str, list[float]] = {"with": [], "without": []}
     browser.execute_cdp_cmd("Network.enable", {})
     try:
-        for _ in range(2):
+        for _ in range(3):
             times["with"].append(_loaded_ms(browser, url, []))
             times["without"].append(_loaded_ms(browser, url, ["*vpeft-reading.js"]))
     finally:
         browser.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
     with_aids, without = min(times["with"]), min(times["without"])
-    assert with_aids < 1.5 * without + 250, f"loaded in {with_aids:.0f} ms with the reading aids, {without:.0f} without"
+    # 2x + 0.5 s: a busy second xdist worker failed 1.5x + 0.25 s once; the box-by-box bug was 7x
+    assert with_aids < 2 * without + 500, f"loaded in {with_aids:.0f} ms with the reading aids, {without:.0f} without"
 
 
 def test_scores_come_right_after_the_name_on_a_phone(phone: webdriver.Chrome, site_url: str) -> None:
