@@ -65,8 +65,8 @@ def printed_text(value: float) -> str:
     """A stored score with every decimal it holds and at least one: 54.0 -> '54.0', 62.12 -> '62.12', 88.5 -> '88.5'.
     One fixed precision would round a two-decimal source (V-PETL Bench's 62.12 showed as 62.1) or pad a one-decimal
     one, and '{:g}' drops a printed '.0' (54.0 showed as 54)."""
-    frac = repr(round(value, 6)).partition(".")[2].rstrip("0")
-    return f"{value:.{max(1, len(frac) if frac.isdigit() else 1)}f}"
+    frac = repr(round(value, 6)).partition(".")[2].rstrip("0")  # "" for a whole number
+    return f"{value:.{len(frac) if frac.isdigit() else 1}f}"
 
 
 def fmt_score(value: float | None) -> Cell:
@@ -262,16 +262,17 @@ class Board:
 PRINTED_MEAN = {"task-mean": "mean of the task scores", "mean-of-group-means": "mean of the group means"}
 
 
+def _protocol_fields(protocol: Protocol) -> list[tuple[str, object]]:
+    """The protocol's fields in reading order, each with its name in words."""
+    return [("checkpoint", protocol.checkpoint), ("image size", protocol.image_size),
+            ("model selection", protocol.model_selection), ("seeds", protocol.seeds),
+            ("augmentation", protocol.augmentation)]
+
+
 def protocol_text(protocol: Protocol) -> str:
     """The protocol in words; 'not stated' where the source does not say."""
-    def say(value: object, what: str) -> str:
-        return f"{what} {value}" if value is not None else f"{what} not stated"
-
-    return ", ".join([
-        say(protocol.checkpoint, "checkpoint"), say(protocol.image_size, "image size"),
-        say(protocol.model_selection, "model selection"), say(protocol.seeds, "seeds"),
-        say(protocol.augmentation, "augmentation"),
-    ])
+    return ", ".join(f"{what} {value}" if value is not None else f"{what} not stated"
+                     for what, value in _protocol_fields(protocol))
 
 
 def lineage_text(row: ResultRow, short: bool = False) -> str:
@@ -427,9 +428,7 @@ def short_source(table: ResultTable) -> str:
 
 def protocol_brief(protocol: Protocol) -> str:
     """The stated protocol fields, then the names of those not stated: the same facts as protocol_text, shorter."""
-    fields = [("checkpoint", protocol.checkpoint), ("image size", protocol.image_size),
-              ("model selection", protocol.model_selection), ("seeds", protocol.seeds),
-              ("augmentation", protocol.augmentation)]
+    fields = _protocol_fields(protocol)
     stated = ", ".join(f"{what} {value}" for what, value in fields if value is not None)
     missing = ", ".join(what for what, value in fields if value is None)
     if not missing:
